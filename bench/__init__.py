@@ -1,0 +1,1 @@
+"""Benchmarks of the Binks functions: agno vs crewai, same run, interleaved."""

@@ -1,0 +1,95 @@
+"""Spawn → readiness time and idle memory per variant, interleaved, with spread.
+
+Every run spawns a fresh instance (a cold start as Knative sees it: new process,
+framework import, app built, readiness answered), reads the RSS of gunicorn's
+master + worker once ready and idle, then stops it. Variants alternate
+(agno, crewai, agno, ...) so drift on the machine hits both alike.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import socket
+import statistics
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from binks.processes import REPO, FunctionProcess, FunctionSpec
+from events import VARIANTS
+
+RESULTS = Path(__file__).parent / "results"
+IDLE_SETTLE_S = 0.5
+
+
+def bytecode_compiled(variant: str) -> bool:
+    """True if the variant's framework was installed with compiled bytecode."""
+    site = next((REPO / ".venvs" / variant / "lib").glob("python*/site-packages"), None)
+    return bool(site and any((site / variant / "__pycache__").glob("*.pyc")))
+
+
+def measure(spec: FunctionSpec) -> dict[str, float]:
+    with FunctionProcess(spec, env={"OLLAMA_HOST": "http://127.0.0.1:9"}) as instance:
+        ready_s = instance.wait_ready()
+        time.sleep(IDLE_SETTLE_S)
+        rss = instance.rss_bytes()
+    return {"ready_s": ready_s, "rss_mib": rss / 2**20}
+
+
+def summarise(samples: list[float]) -> dict[str, float]:
+    return {
+        "median": statistics.median(samples),
+        "min": min(samples),
+        "max": max(samples),
+        "stdev": statistics.stdev(samples) if len(samples) > 1 else 0.0,
+    }
+
+
+def machine() -> dict[str, Any]:
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+         if line.startswith("model name")),
+        platform.processor(),
+    )  # fmt: skip
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+    ).stdout.strip()
+    return {"host": socket.gethostname(), "cpu": cpu, "python": platform.python_version(),
+            "commit": commit}  # fmt: skip
+
+
+def main(runs: int = 5, role: str = "code_reviewer") -> int:
+    specs = [FunctionSpec(role, variant) for variant in VARIANTS]
+    for spec in specs:
+        if not bytecode_compiled(spec.variant):
+            print(f"warning: .venvs/{spec.variant} has no compiled bytecode; cold starts are inflated")
+    samples: dict[str, list[dict[str, float]]] = {s.variant: [] for s in specs}
+    for run in range(1, runs + 1):
+        for spec in specs:
+            sample = measure(spec)
+            samples[spec.variant].append(sample)
+            print(f"run {run}/{runs} {spec.service:<24} ready {sample['ready_s']:6.2f} s"
+                  f"   idle RSS {sample['rss_mib']:7.1f} MiB", flush=True)  # fmt: skip
+    summary = {
+        variant: {key: summarise([s[key] for s in rows]) for key in ("ready_s", "rss_mib")}
+        for variant, rows in samples.items()
+    }
+    agno, crewai = summary["agno"], summary["crewai"]
+    ratios = {key: crewai[key]["median"] / agno[key]["median"] for key in ("ready_s", "rss_mib")}
+    print(f"\n{'':<10}{'ready s (median [min-max])':>30}{'idle RSS MiB (median [min-max])':>36}")
+    for variant, row in summary.items():
+        r, m = row["ready_s"], row["rss_mib"]
+        print(f"{variant:<10}{r['median']:>14.2f} [{r['min']:.2f}-{r['max']:.2f}]"
+              f"{m['median']:>20.1f} [{m['min']:.1f}-{m['max']:.1f}]")  # fmt: skip
+    print(f"crewai/agno ratio: ready {ratios['ready_s']:.2f}x, idle RSS {ratios['rss_mib']:.2f}x")
+    RESULTS.mkdir(exist_ok=True)
+    info = machine()
+    path = RESULTS / f"{time.strftime('%Y%m%dT%H%M%S')}-{info['host']}-startup.json"
+    document = {"kind": "startup", "function": role, "runs": runs, "machine": info,
+                "bytecode_compiled": {s.variant: bytecode_compiled(s.variant) for s in specs},
+                "samples": samples, "summary": summary, "ratio_crewai_over_agno": ratios}  # fmt: skip
+    path.write_text(json.dumps(document, indent=2) + "\n")
+    print(f"results: {path.relative_to(REPO)}")
+    return 0

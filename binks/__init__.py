@@ -1,0 +1,1 @@
+"""The Binks command line: run functions, the demo and the benchmark from one place."""

@@ -1,0 +1,154 @@
+"""Start function instances as real processes (gunicorn from the variant's environment),
+wait for readiness, read their memory, stop them with SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from events import VARIANTS
+
+REPO = Path(__file__).resolve().parents[1]
+READINESS_PATH = "/health/readiness"
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """One function: a role package under ``functions/`` on one variant."""
+
+    role: str
+    variant: str
+
+    def __post_init__(self) -> None:
+        if self.variant not in VARIANTS:
+            raise ValueError(f"unknown variant {self.variant!r}; expected one of {VARIANTS}")
+        if not (REPO / "functions" / self.role / f"{self.variant}_app.py").is_file():
+            raise ValueError(f"no function {self.role!r} (looked in functions/{self.role}/)")
+
+    @property
+    def service(self) -> str:
+        """The Knative Service name, e.g. ``code-reviewer-agno``."""
+        return f"{self.role.replace('_', '-')}-{self.variant}"
+
+    @property
+    def environment(self) -> Path:
+        return REPO / ".venvs" / self.variant
+
+    def command(self) -> list[str]:
+        gunicorn = self.environment / "bin" / "gunicorn"
+        if not gunicorn.exists():
+            raise FileNotFoundError(f"{gunicorn} is missing: run `make setup` first")
+        app = f"functions.{self.role}.{self.variant}_app:create_app()"
+        return [str(gunicorn), "-c", "python:shared.runtime.gunicorn_conf", app]
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class FunctionProcess:
+    """One running instance. ``started`` is the monotonic time of the spawn."""
+
+    def __init__(self, spec: FunctionSpec, port: int | None = None, env: Mapping[str, str] = ()):
+        self.spec = spec
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        overrides = {
+            "PORT": str(self.port),
+            "K_SERVICE": spec.service,
+            "K_CONFIGURATION": spec.service,
+            "K_REVISION": f"{spec.service}-00001",
+            "BINKS_REPO_BASE": str(REPO),
+            "PYTHONPATH": str(REPO),
+            **dict(env),
+        }
+        self._env = {**os.environ, **overrides}
+        self._process: subprocess.Popen[bytes] | None = None
+        self.started = 0.0
+
+    def start(self, log: int | None = subprocess.DEVNULL) -> FunctionProcess:
+        self.started = time.monotonic()
+        self._process = subprocess.Popen(
+            self.spec.command(), cwd=REPO, env=self._env, stdout=log, stderr=log
+        )
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self._process is not None, "start() first"
+        return self._process.pid
+
+    def wait_ready(self, timeout_s: float = 120.0) -> float:
+        """Poll readiness; return seconds from spawn to the first 200."""
+        assert self._process is not None, "start() first"
+        deadline = self.started + timeout_s
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(
+                    f"{self.spec.service} exited with code {self._process.returncode} before ready"
+                )
+            try:
+                with urllib.request.urlopen(self.url + READINESS_PATH, timeout=2) as answer:
+                    if answer.status == 200:
+                        return time.monotonic() - self.started
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.02)
+        raise TimeoutError(f"{self.spec.service} not ready after {timeout_s:.0f} s")
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the instance: gunicorn's master plus its worker(s)."""
+        return sum(_rss(pid) for pid in _tree(self.pid))
+
+    def stop(self, timeout_s: float = 30.0) -> int:
+        """SIGTERM (gunicorn drains in-flight requests), SIGKILL after ``timeout_s``."""
+        if self._process is None or self._process.poll() is not None:
+            return self._process.returncode if self._process else 0
+        self._process.send_signal(signal.SIGTERM)
+        try:
+            return self._process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            return self._process.wait()
+
+    def __enter__(self) -> FunctionProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _tree(pid: int) -> list[int]:
+    pids, index = [pid], 0
+    while index < len(pids):
+        try:
+            children = Path(f"/proc/{pids[index]}/task/{pids[index]}/children").read_text()
+        except OSError:
+            children = ""
+        pids.extend(int(child) for child in children.split())
+        index += 1
+    return pids
+
+
+def _rss(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+

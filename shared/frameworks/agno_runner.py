@@ -1,0 +1,60 @@
+"""The agno adapter. agno's Ollama model calls the official ``ollama`` client,
+which speaks Ollama's native ``POST /api/chat`` (tools as ``tools``, answers with
+``message.tool_calls``)."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("AGNO_TELEMETRY", "false")  # no network here; read at import
+
+from agno.agent import Agent  # noqa: E402
+from agno.models.ollama import Ollama  # noqa: E402
+from agno.run.base import RunStatus  # noqa: E402
+
+from shared.role import AgentTask, ModelSettings, Role  # noqa: E402
+from shared.runtime.errors import ModelUnavailable  # noqa: E402
+
+
+class AgnoRunner:
+    """Runs a role as one agno ``Agent`` per task."""
+
+    variant = "agno"
+
+    def __init__(self, role: Role, model: ModelSettings) -> None:
+        self.role = role
+        self.model = model
+
+    def _agent(self, task: AgentTask) -> Agent:
+        model = Ollama(
+            id=self.model.name,
+            host=self.model.host,
+            timeout=self.model.timeout_s,
+            options={
+                "temperature": self.model.temperature,
+                "num_predict": self.model.max_tokens,
+                "seed": self.model.seed,
+            },
+        )
+        return Agent(
+            name=self.role.title,
+            model=model,
+            description=self.role.goal,
+            instructions=self.role.instructions,
+            tools=[tool.function for tool in task.tools],
+            tool_call_limit=self.role.max_tool_calls,
+            telemetry=False,
+        )
+
+    def run(self, task: AgentTask) -> str:
+        try:
+            output = self._agent(task).run(task.prompt)
+        except Exception as error:  # agno surfaces client errors as many types
+            raise ModelUnavailable(f"agno run failed: {error}") from error
+        if output.status == RunStatus.error:
+            raise ModelUnavailable(f"agno run failed: {output.content}")
+        return str(output.content or "")
+
+
+def build_runner(role: Role, model: ModelSettings) -> AgnoRunner:
+    return AgnoRunner(role, model)

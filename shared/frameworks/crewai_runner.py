@@ -1,0 +1,64 @@
+"""The crewai adapter. crewai's own LLM layer routes ``ollama/<model>`` to its
+OpenAI-compatible provider, which calls Ollama's ``POST /v1/chat/completions``
+through the ``openai`` client (native tool calling)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+# No network here, and crewai writes app data under $XDG_DATA_HOME/<storage dir>:
+# keep it in a writable place even on a read-only container filesystem.
+os.environ.setdefault("CREWAI_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("CREWAI_DISABLE_VERSION_CHECK", "true")
+os.environ.setdefault("CREWAI_TRACING_ENABLED", "false")
+os.environ.setdefault("OTEL_SDK_DISABLED", "true")
+os.environ.setdefault("CREWAI_STORAGE_DIR", "binks")
+os.environ.setdefault("XDG_DATA_HOME", os.path.join(tempfile.gettempdir(), "binks-data"))
+
+from crewai import LLM, Agent  # noqa: E402
+from crewai.tools import tool as crewai_tool  # noqa: E402
+
+from shared.role import AgentTask, ModelSettings, Role  # noqa: E402
+from shared.runtime.errors import ModelUnavailable  # noqa: E402
+
+
+class CrewaiRunner:
+    """Runs a role as one crewai ``Agent`` (``Agent.kickoff``, no Crew) per task."""
+
+    variant = "crewai"
+
+    def __init__(self, role: Role, model: ModelSettings) -> None:
+        self.role = role
+        self.model = model
+
+    def _agent(self, task: AgentTask) -> Agent:
+        llm = LLM(
+            model=f"ollama/{self.model.name}",
+            base_url=self.model.host,
+            timeout=self.model.timeout_s,
+            temperature=self.model.temperature,
+            max_tokens=self.model.max_tokens,
+            seed=self.model.seed,
+        )
+        return Agent(
+            role=self.role.title,
+            goal=self.role.goal,
+            backstory=self.role.instructions,
+            llm=llm,
+            tools=[crewai_tool(tool.name)(tool.function) for tool in task.tools],
+            max_iter=self.role.max_tool_calls,
+            allow_delegation=False,
+            verbose=False,
+        )
+
+    def run(self, task: AgentTask) -> str:
+        try:
+            output = self._agent(task).kickoff(task.prompt)
+        except Exception as error:  # crewai surfaces client errors as many types
+            raise ModelUnavailable(f"crewai run failed: {error}") from error
+        return str(output.raw or "")
+
+
+def build_runner(role: Role, model: ModelSettings) -> CrewaiRunner:
+    return CrewaiRunner(role, model)

@@ -1,0 +1,115 @@
+"""The framework-neutral shape of an agent role, and the one way to run it.
+
+A :class:`Role` is defined once (instructions, tools, event types, how a request
+becomes a prompt and how the final answer becomes a reply). A :class:`Runner` is
+the thin framework adapter (agno or crewai) that turns the role into that
+framework's agent and runs one :class:`AgentTask`. :func:`run_role` is the only
+place where the two meet, so both variants do exactly the same work around the
+framework call.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """Which model a role talks to, through the Ollama API, and how."""
+
+    name: str
+    host: str
+    temperature: float = 0.0
+    max_tokens: int = 1024
+    seed: int = 42
+    timeout_s: float = 120.0
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A tool the agent may call: a typed, documented function returning text.
+
+    Both frameworks derive the tool's JSON schema from the function's signature
+    and docstring, so one function serves both. Tools never raise to the model:
+    a refused or failed call returns a message starting with ``error:``.
+    """
+
+    name: str
+    function: Callable[..., str]
+
+    @property
+    def description(self) -> str:
+        return (self.function.__doc__ or "").strip().split("\n\n", 1)[0]
+
+
+@dataclass(frozen=True)
+class AgentTask:
+    """One agent run: the user prompt and the tools bound to this request."""
+
+    prompt: str
+    tools: tuple[Tool, ...]
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The event a role answers with: its type, its data, and whether it reports a failure."""
+
+    type: str
+    data: dict[str, Any]
+    failed: bool = False
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a role may know about where it runs."""
+
+    variant: str
+    model: str
+    workspace: Path
+
+
+@dataclass(frozen=True)
+class Role:
+    """One agent role, defined once for every framework.
+
+    ``prepare`` turns validated request data into an :class:`AgentTask` (raise
+    :class:`~shared.runtime.errors.BadRequest` for a request that cannot run);
+    ``finish`` turns the agent's final text into the :class:`Reply`.
+    """
+
+    name: str
+    title: str
+    goal: str
+    instructions: str
+    request_type: str
+    reply_types: tuple[str, ...]
+    prepare: Callable[[Mapping[str, Any], Context], AgentTask]
+    finish: Callable[[Mapping[str, Any], str, Context, int], Reply]
+    max_tool_calls: int = 8
+
+
+class Runner(Protocol):
+    """A framework adapter: builds the framework's agent for a role and runs it."""
+
+    variant: str
+
+    def run(self, task: AgentTask) -> str:
+        """Run one task to its final answer text.
+
+        Raises :class:`~shared.runtime.errors.ModelUnavailable` when the model
+        could not be reached or failed.
+        """
+        ...
+
+
+def run_role(role: Role, runner: Runner, data: Mapping[str, Any], context: Context) -> Reply:
+    """Prepare, run and finish one request; the same path for every variant."""
+    task = role.prepare(data, context)
+    started = time.monotonic()
+    answer = runner.run(task)
+    elapsed_ms = round((time.monotonic() - started) * 1000)
+    return role.finish(data, answer, context, elapsed_ms)

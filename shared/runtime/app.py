@@ -1,0 +1,125 @@
+"""The app factory: one role + one variant → a Knative-ready Flask service."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from events import VARIANTS
+from shared.role import Context, ModelSettings, Role, Runner
+from shared.runtime import logs
+from shared.runtime.cloudevent import decode
+from shared.runtime.config import Settings
+from shared.runtime.dispatch import Dispatcher, Outcome
+from shared.runtime.errors import FunctionError, PayloadTooLarge
+
+HEALTH_LIVENESS = "/health/liveness"
+HEALTH_READINESS = "/health/readiness"
+
+
+def create_app(
+    role: Role,
+    variant: str,
+    *,
+    runner: Runner | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Flask:
+    """Build the HTTP service for ``role`` on ``variant``.
+
+    The framework is imported and the runner built here, before the app is
+    returned, so a served app is a ready app. Tests pass ``runner`` and ``env``.
+    """
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown variant {variant!r}; expected one of {VARIANTS}")
+    env = os.environ if env is None else env
+    settings = Settings.from_env(env, default_service=f"{role.name}-{variant}")
+    logs.configure()
+    if runner is None:
+        from shared.frameworks import load_runner
+
+        model = ModelSettings(name=settings.model, host=settings.ollama_host)
+        runner = load_runner(variant, role, model)
+    context = Context(variant=variant, model=settings.model, workspace=settings.workspace)
+    dispatch = Dispatcher(role, runner, context, settings.service)
+
+    app = Flask(settings.service)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+
+    @app.get(HEALTH_LIVENESS)
+    def liveness() -> Response:
+        return Response("OK", mimetype="text/plain")
+
+    @app.get(HEALTH_READINESS)
+    def readiness() -> Response:
+        return Response("READY", mimetype="text/plain")
+
+    @app.post("/")
+    def receive() -> Response:
+        started = time.monotonic()
+        outcome: Outcome | None = None
+        fields: dict[str, object] = {}
+        try:
+            incoming = decode(request.headers, _body())
+            fields = {
+                "id": incoming.attributes.get("id"),
+                "type": incoming.type,
+                "source": incoming.attributes.get("source"),
+                "task": incoming.attributes.get("binkstask"),
+                "mode": incoming.mode,
+            }
+            outcome = dispatch(incoming)
+        except FunctionError as error:
+            outcome = Outcome(error.status, note=error.reason)
+            raise
+        except Exception:
+            outcome = Outcome(500, note="internal error")
+            raise
+        finally:
+            logs.log_line(
+                msg="event",
+                service=settings.service,
+                variant=variant,
+                status=outcome.status if outcome else 500,
+                reply=outcome.reply_type if outcome else None,
+                note=outcome.note if outcome else None,
+                duration_ms=round((time.monotonic() - started) * 1000),
+                **fields,
+            )
+        return Response(outcome.body, status=outcome.status, headers=outcome.headers)
+
+    @app.errorhandler(FunctionError)
+    def function_error(error: FunctionError) -> tuple[dict, int]:
+        return error.body(), error.status
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> tuple[dict, int]:
+        code = (error.name or "error").lower().replace(" ", "_")
+        return {"error": code, "reason": error.description}, error.code or 500
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> tuple[dict, int]:
+        logs.log_exception("unhandled error", service=settings.service, error=repr(error))
+        return {"error": "internal_error", "reason": "internal error; see the function's log"}, 500
+
+    logs.log_line(
+        msg="ready",
+        service=settings.service,
+        revision=settings.revision or None,
+        variant=variant,
+        model=settings.model,
+        ollama_host=settings.ollama_host,
+        workspace=str(settings.workspace),
+    )
+    return app
+
+
+def _body() -> bytes:
+    try:
+        return request.get_data(cache=False)
+    except RequestEntityTooLarge:
+        limit = request.max_content_length
+        raise PayloadTooLarge(f"the body is over the limit of {limit} bytes") from None

@@ -1,0 +1,50 @@
+"""Function settings, read once from the environment (Knative's runtime contract + ours)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+DEFAULT_OLLAMA_HOST = "http://127.0.0.1:11434"
+DEFAULT_MODEL = "gemma3:270m"
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+
+
+def normalise_ollama_host(value: str) -> str:
+    """Accept Ollama's own forms (``host``, ``host:port``, URL) and return a base URL."""
+    value = value.strip().rstrip("/") or DEFAULT_OLLAMA_HOST
+    if "://" not in value:
+        value = f"http://{value}"
+    parts = urlsplit(value)
+    port = parts.port or (443 if parts.scheme == "https" else 11434)
+    return f"{parts.scheme}://{parts.hostname}:{port}{parts.path}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a function reads from its environment."""
+
+    service: str
+    revision: str
+    configuration: str
+    ollama_host: str
+    model: str
+    workspace: Path
+    max_body_bytes: int
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], default_service: str) -> Settings:
+        """Read ``K_SERVICE``/``K_REVISION``/``K_CONFIGURATION``, ``OLLAMA_HOST``,
+        ``BINKS_MODEL``, ``BINKS_REPO_BASE`` and ``BINKS_MAX_BODY_BYTES``."""
+        service = env.get("K_SERVICE") or default_service
+        return cls(
+            service=service,
+            revision=env.get("K_REVISION", ""),
+            configuration=env.get("K_CONFIGURATION", ""),
+            ollama_host=normalise_ollama_host(env.get("OLLAMA_HOST", DEFAULT_OLLAMA_HOST)),
+            model=env.get("BINKS_MODEL") or DEFAULT_MODEL,
+            workspace=Path(env.get("BINKS_REPO_BASE") or Path.cwd()),
+            max_body_bytes=int(env.get("BINKS_MAX_BODY_BYTES") or DEFAULT_MAX_BODY_BYTES),
+        )
