@@ -46,10 +46,10 @@ def validate_data(event_type: str, data: Any) -> None:
     """Raise :class:`DataError` naming every field of ``data`` that breaks the schema."""
     problems = sorted(_validator(event_type).iter_errors(data), key=lambda e: list(e.path))
     if problems:
-        errors = {}
+        errors: dict[str, str] = {}
         for problem in problems:
             field = "/".join(str(part) for part in problem.absolute_path) or "(data)"
-            errors.setdefault(field, problem.message)
+            errors[field] = f"{errors[field]}; {problem.message}" if field in errors else problem.message
         raise DataError(event_type, errors)
 
 

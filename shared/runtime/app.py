@@ -85,7 +85,7 @@ def create_app(
                 variant=variant,
                 status=outcome.status if outcome else 500,
                 reply=outcome.reply_type if outcome else None,
-                note=outcome.note if outcome else None,
+                note=(outcome.note or None) if outcome else None,
                 duration_ms=round((time.monotonic() - started) * 1000),
                 **fields,
             )

@@ -83,7 +83,7 @@ def decode(headers: Mapping[str, str], body: bytes) -> Incoming:
         if content_type is not None:
             attributes["datacontenttype"] = content_type
         _raise_if(_check_attributes(attributes) | _check_binary_body(kind, body))
-        return _from_sdk("binary", lowered, body)
+        return _from_sdk("binary", lowered, body, set(attributes))
     if kind == BATCH_TYPE:
         raise InvalidEvent("batched CloudEvents are not supported: send one event per request")
     if kind == STRUCTURED_TYPE:
@@ -91,7 +91,7 @@ def decode(headers: Mapping[str, str], body: bytes) -> Incoming:
         if not isinstance(envelope, dict):
             raise InvalidEvent("a structured CloudEvent must be a JSON object")
         _raise_if(_check_attributes(envelope) | _check_structured_data(envelope))
-        return _from_sdk("structured", lowered, body)
+        return _from_sdk("structured", lowered, body, set(envelope))
     if is_json_media_type(kind):
         return Incoming("plain", _parse_json(body, "body"))
     raise UnsupportedMediaType(
@@ -107,12 +107,14 @@ def encode_binary(attributes: Mapping[str, Any], data: Any) -> tuple[dict[str, s
     return dict(message.headers), message.body
 
 
-def _from_sdk(mode: Mode, headers: dict[str, str], body: bytes) -> Incoming:
+def _from_sdk(mode: Mode, headers: dict[str, str], body: bytes, sent: set[str]) -> Incoming:
     try:
         event = from_http_event(HTTPMessage(headers=headers, body=body))
     except (BaseCloudEventException, ValueError, TypeError) as error:
         raise InvalidEvent(f"not a valid CloudEvent: {error}") from None
-    return Incoming(mode, event.get_data(), dict(event.get_attributes()))
+    # keep only what the sender sent: the SDK invents a `time` when there is none
+    attributes = {k: v for k, v in event.get_attributes().items() if k in sent}
+    return Incoming(mode, event.get_data(), attributes)
 
 
 def _raise_if(problems: dict[str, str]) -> None:
