@@ -49,29 +49,41 @@ def summarise(samples: list[float]) -> dict[str, float]:
 
 def machine() -> dict[str, Any]:
     cpu = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-         if line.startswith("model name")),
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
         platform.processor(),
-    )  # fmt: skip
+    )
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
     ).stdout.strip()
-    return {"host": socket.gethostname(), "cpu": cpu, "python": platform.python_version(),
-            "commit": commit}  # fmt: skip
+    return {
+        "host": socket.gethostname(),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "commit": commit,
+    }
 
 
 def main(runs: int = 5, role: str = "code_reviewer") -> int:
     specs = [FunctionSpec(role, variant) for variant in VARIANTS]
     for spec in specs:
         if not bytecode_compiled(spec.variant):
-            print(f"warning: .venvs/{spec.variant} has no compiled bytecode; cold starts are inflated")
+            print(
+                f"warning: .venvs/{spec.variant} has no compiled bytecode; cold starts are inflated"
+            )
     samples: dict[str, list[dict[str, float]]] = {s.variant: [] for s in specs}
     for run in range(1, runs + 1):
         for spec in specs:
             sample = measure(spec)
             samples[spec.variant].append(sample)
-            print(f"run {run}/{runs} {spec.service:<24} ready {sample['ready_s']:6.2f} s"
-                  f"   idle RSS {sample['rss_mib']:7.1f} MiB", flush=True)  # fmt: skip
+            print(
+                f"run {run}/{runs} {spec.service:<24} ready {sample['ready_s']:6.2f} s"
+                f"   idle RSS {sample['rss_mib']:7.1f} MiB",
+                flush=True,
+            )
     summary = {
         variant: {key: summarise([s[key] for s in rows]) for key in ("ready_s", "rss_mib")}
         for variant, rows in samples.items()
@@ -81,15 +93,24 @@ def main(runs: int = 5, role: str = "code_reviewer") -> int:
     print(f"\n{'':<10}{'ready s (median [min-max])':>30}{'idle RSS MiB (median [min-max])':>36}")
     for variant, row in summary.items():
         r, m = row["ready_s"], row["rss_mib"]
-        print(f"{variant:<10}{r['median']:>14.2f} [{r['min']:.2f}-{r['max']:.2f}]"
-              f"{m['median']:>20.1f} [{m['min']:.1f}-{m['max']:.1f}]")  # fmt: skip
+        print(
+            f"{variant:<10}{r['median']:>14.2f} [{r['min']:.2f}-{r['max']:.2f}]"
+            f"{m['median']:>20.1f} [{m['min']:.1f}-{m['max']:.1f}]"
+        )
     print(f"crewai/agno ratio: ready {ratios['ready_s']:.2f}x, idle RSS {ratios['rss_mib']:.2f}x")
     RESULTS.mkdir(exist_ok=True)
     info = machine()
     path = RESULTS / f"{time.strftime('%Y%m%dT%H%M%S')}-{info['host']}-startup.json"
-    document = {"kind": "startup", "function": role, "runs": runs, "machine": info,
-                "bytecode_compiled": {s.variant: bytecode_compiled(s.variant) for s in specs},
-                "samples": samples, "summary": summary, "ratio_crewai_over_agno": ratios}  # fmt: skip
+    document = {
+        "kind": "startup",
+        "function": role,
+        "runs": runs,
+        "machine": info,
+        "bytecode_compiled": {s.variant: bytecode_compiled(s.variant) for s in specs},
+        "samples": samples,
+        "summary": summary,
+        "ratio_crewai_over_agno": ratios,
+    }
     path.write_text(json.dumps(document, indent=2) + "\n")
     print(f"results: {path.relative_to(REPO)}")
     return 0

@@ -105,9 +105,8 @@ def describe(result: Result) -> list[str]:
         lines.append(f"summary: {data['summary']}")
         lines.append(f"findings ({len(data['findings'])}):")
         for finding in data["findings"]:
-            lines.append(
-                f"- [{finding['severity']}] {finding['path']}:{finding['line']} {finding['message']}"
-            )
+            where = f"{finding['path']}:{finding['line']}"
+            lines.append(f"- [{finding['severity']}] {where} {finding['message']}")
     else:
         lines.append(f"{data.get('error', 'error')}: {data.get('reason', data)}")
     return lines
@@ -129,7 +128,8 @@ def side_by_side(left: list[str], right: list[str], width: int) -> str:
 
 
 def main(repository: str = SAMPLE_REPOSITORY, variants: tuple[str, ...] = VARIANTS) -> int:
-    host = normalise_ollama_host(os.environ.get("OLLAMA_HOST", DEFAULT_OLLAMA_HOST))
+    asked = normalise_ollama_host(os.environ.get("OLLAMA_HOST", DEFAULT_OLLAMA_HOST))
+    host = asked
     model = os.environ.get("BINKS_MODEL", DEFAULT_MODEL)
     scripted: ScriptedOllama | None = None
     if ollama_answers(host):
@@ -137,7 +137,7 @@ def main(repository: str = SAMPLE_REPOSITORY, variants: tuple[str, ...] = VARIAN
     else:
         scripted = ScriptedOllama(review_script(SAMPLE_REVIEW), model=model).start()
         host = scripted.url
-        print(f"==> model: no Ollama answers at {normalise_ollama_host(os.environ.get('OLLAMA_HOST', DEFAULT_OLLAMA_HOST))};")
+        print(f"==> model: no Ollama answers at {asked};")
         print(f"    using the SCRIPTED Ollama-API server at {host} (canned answers, no model)")
     env = {"OLLAMA_HOST": host, "BINKS_MODEL": model}
     task = f"demo-{uuid.uuid4().hex[:8]}"

@@ -7,7 +7,6 @@ import os
 import signal
 import socket
 import subprocess
-
 import time
 import urllib.error
 import urllib.request
@@ -150,5 +149,3 @@ def _rss(pid: int) -> int:
     except OSError:
         pass
     return 0
-
-

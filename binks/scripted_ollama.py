@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -100,7 +100,7 @@ class ScriptedOllama:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _ollama_chat(server: ScriptedOllama, body: dict[str, Any]) -> tuple[dict, dict]:
@@ -151,7 +151,11 @@ def _openai_chat(server: ScriptedOllama, body: dict[str, Any]) -> dict[str, Any]
                 "finish_reason": "tool_calls" if turn.tool_calls else "stop",
             }
         ],
-        "usage": {"prompt_tokens": 1, "completion_tokens": completion, "total_tokens": 1 + completion},
+        "usage": {
+            "prompt_tokens": 1,
+            "completion_tokens": completion,
+            "total_tokens": 1 + completion,
+        },
     }
 
 
@@ -211,14 +215,21 @@ def _handler_for(server: ScriptedOllama) -> type[BaseHTTPRequestHandler]:
             if self.path == "/api/chat":
                 chunk, done = _ollama_chat(server, body)
                 if body.get("stream", True):
-                    lines = (json.dumps(chunk) + "\n" + json.dumps({**done, "message": {"role": "assistant", "content": ""}}) + "\n")
+                    lines = (
+                        json.dumps(chunk)
+                        + "\n"
+                        + json.dumps({**done, "message": {"role": "assistant", "content": ""}})
+                        + "\n"
+                    )
                     self._send(200, lines.encode(), "application/x-ndjson")
                 else:
                     self._send(200, done)
             elif self.path == "/v1/chat/completions":
                 completion = _openai_chat(server, body)
                 if body.get("stream"):
-                    events = "".join(f"data: {json.dumps(c)}\n\n" for c in _openai_chunks(completion))
+                    events = "".join(
+                        f"data: {json.dumps(c)}\n\n" for c in _openai_chunks(completion)
+                    )
                     self._send(200, (events + "data: [DONE]\n\n").encode(), "text/event-stream")
                 else:
                     self._send(200, completion)

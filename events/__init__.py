@@ -6,17 +6,37 @@ event's ``data``; this package only loads them and checks data against them.
 
 from events.catalog import (
     EVENT_TYPES as EVENT_TYPES,
+)
+from events.catalog import (
     REVIEW_COMPLETED as REVIEW_COMPLETED,
+)
+from events.catalog import (
     REVIEW_FAILED as REVIEW_FAILED,
+)
+from events.catalog import (
     REVIEW_REQUESTED as REVIEW_REQUESTED,
+)
+from events.catalog import (
     TASK_EXTENSION as TASK_EXTENSION,
+)
+from events.catalog import (
     VARIANT_EXTENSION as VARIANT_EXTENSION,
+)
+from events.catalog import (
     VARIANTS as VARIANTS,
+)
+from events.catalog import (
     function_source as function_source,
 )
 from events.schemas import (
     DataError as DataError,
+)
+from events.schemas import (
     load_example as load_example,
+)
+from events.schemas import (
     schema_for as schema_for,
+)
+from events.schemas import (
     validate_data as validate_data,
 )

@@ -49,7 +49,9 @@ def validate_data(event_type: str, data: Any) -> None:
         errors: dict[str, str] = {}
         for problem in problems:
             field = "/".join(str(part) for part in problem.absolute_path) or "(data)"
-            errors[field] = f"{errors[field]}; {problem.message}" if field in errors else problem.message
+            errors[field] = (
+                f"{errors[field]}; {problem.message}" if field in errors else problem.message
+            )
         raise DataError(event_type, errors)
 
 

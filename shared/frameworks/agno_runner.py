@@ -8,12 +8,12 @@ import os
 
 os.environ.setdefault("AGNO_TELEMETRY", "false")  # no network here; read at import
 
-from agno.agent import Agent  # noqa: E402
-from agno.models.ollama import Ollama  # noqa: E402
-from agno.run.base import RunStatus  # noqa: E402
+from agno.agent import Agent
+from agno.models.ollama import Ollama
+from agno.run.base import RunStatus
 
-from shared.role import AgentTask, ModelSettings, Role  # noqa: E402
-from shared.runtime.errors import ModelUnavailable  # noqa: E402
+from shared.role import AgentTask, ModelSettings, Role
+from shared.runtime.errors import ModelUnavailable
 
 
 class AgnoRunner:

@@ -16,11 +16,11 @@ os.environ.setdefault("OTEL_SDK_DISABLED", "true")
 os.environ.setdefault("CREWAI_STORAGE_DIR", "binks")
 os.environ.setdefault("XDG_DATA_HOME", os.path.join(tempfile.gettempdir(), "binks-data"))
 
-from crewai import LLM, Agent  # noqa: E402
-from crewai.tools import tool as crewai_tool  # noqa: E402
+from crewai import LLM, Agent
+from crewai.tools import tool as crewai_tool
 
-from shared.role import AgentTask, ModelSettings, Role  # noqa: E402
-from shared.runtime.errors import ModelUnavailable  # noqa: E402
+from shared.role import AgentTask, ModelSettings, Role
+from shared.runtime.errors import ModelUnavailable
 
 
 class CrewaiRunner:

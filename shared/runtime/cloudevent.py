@@ -35,9 +35,7 @@ _STRING_ATTRIBUTES = REQUIRED + OPTIONAL
 
 _TOKEN = r"[A-Za-z0-9!#$&^_.+-]+"
 _MEDIA_TYPE = re.compile(rf'^{_TOKEN}/{_TOKEN}(\s*;\s*{_TOKEN}=("[^"]*"|{_TOKEN}))*\s*$')
-_RFC3339 = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
-)
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 _EXTENSION_NAME = re.compile(r"^[a-z0-9]{1,20}$")
 
 
@@ -78,7 +76,9 @@ def decode(headers: Mapping[str, str], body: bytes) -> Incoming:
     content_type = lowered.get("content-type")
     kind = media_type(content_type)
     if any(name.startswith("ce-") for name in lowered):
-        attributes = {name[3:]: unquote(value) for name, value in lowered.items() if name.startswith("ce-")}
+        attributes = {
+            name[3:]: unquote(value) for name, value in lowered.items() if name.startswith("ce-")
+        }
         attributes.pop("datacontenttype", None)  # binary mode carries it as Content-Type
         if content_type is not None:
             attributes["datacontenttype"] = content_type
@@ -120,7 +120,9 @@ def _from_sdk(mode: Mode, headers: dict[str, str], body: bytes, sent: set[str]) 
 def _raise_if(problems: dict[str, str]) -> None:
     if problems:
         names = ", ".join(sorted(problems))
-        raise InvalidEvent(f"invalid CloudEvent attributes: {names}", dict(sorted(problems.items())))
+        raise InvalidEvent(
+            f"invalid CloudEvent attributes: {names}", dict(sorted(problems.items()))
+        )
 
 
 def _parse_json(body: bytes, what: str) -> Any:

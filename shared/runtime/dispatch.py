@@ -6,7 +6,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from events import (
@@ -52,7 +52,9 @@ class Dispatcher:
             reply = self._run(incoming.data)
             status = 502 if reply.failed else 200
             body = json.dumps(reply.data).encode()
-            return Outcome(status, {"Content-Type": "application/json"}, body, reply_type=reply.type)
+            return Outcome(
+                status, {"Content-Type": "application/json"}, body, reply_type=reply.type
+            )
         return self._event(incoming)
 
     def _event(self, incoming: Incoming) -> Outcome:
@@ -73,7 +75,7 @@ class Dispatcher:
             "id": str(uuid.uuid4()),
             "source": function_source(self.service),
             "type": reply.type,
-            "time": datetime.now(timezone.utc),
+            "time": datetime.now(UTC),
             "datacontenttype": "application/json",
             VARIANT_EXTENSION: self.context.variant,
             TASK_EXTENSION: task,

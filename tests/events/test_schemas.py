@@ -27,7 +27,9 @@ def test_schema_is_valid_draft_2020_12(event_type: str) -> None:
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_example_is_a_valid_cloudevent_whose_data_follows_its_schema(name: str) -> None:
     example = load_example(name)
-    incoming = decode({"content-type": "application/cloudevents+json"}, json.dumps(example).encode())
+    incoming = decode(
+        {"content-type": "application/cloudevents+json"}, json.dumps(example).encode()
+    )
     assert incoming.type in EVENT_TYPES
     validate_data(incoming.type, incoming.data)
 

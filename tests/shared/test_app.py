@@ -16,8 +16,11 @@ from shared.runtime.errors import ModelUnavailable
 REPO = Path(__file__).parents[2]
 ANSWER = {
     "summary": "one bug",
-    "findings": [{"path": "inventory.py", "line": 12, "severity": "high", "message": "shared list"}],
+    "findings": [
+        {"path": "inventory.py", "line": 12, "severity": "high", "message": "shared list"}
+    ],
 }
+ANSWER_TEXT = json.dumps(ANSWER)
 REQUEST = {"repository": "bench/sample-repo", "max_findings": 3}
 CE = {
     "ce-specversion": "1.0",
@@ -44,7 +47,7 @@ class FakeRunner:
         return self.answer
 
 
-def client_for(answer: str | Exception = json.dumps(ANSWER), **env: str) -> FlaskClient:
+def client_for(answer: str | Exception = ANSWER_TEXT, **env: str) -> FlaskClient:
     app = create_app(
         ROLE,
         "agno",
@@ -75,11 +78,21 @@ def test_binary_request_gets_a_binary_reply_event(client: FlaskClient) -> None:
     assert response.headers["content-type"] == "application/json"
     data = response.get_json()
     assert data["findings"] == ANSWER["findings"]
-    assert (data["model"], data["variant"], data["repository"]) == ("m1", "agno", "bench/sample-repo")
+    assert (data["model"], data["variant"], data["repository"]) == (
+        "m1",
+        "agno",
+        "bench/sample-repo",
+    )
 
 
 def test_structured_request_is_accepted_and_task_defaults_to_the_event_id(client) -> None:
-    event = {"specversion": "1.0", "id": "e-42", "source": "/t", "type": CE["ce-type"], "data": REQUEST}
+    event = {
+        "specversion": "1.0",
+        "id": "e-42",
+        "source": "/t",
+        "type": CE["ce-type"],
+        "data": REQUEST,
+    }
     response = client.post(
         "/", data=json.dumps(event), headers={"content-type": "application/cloudevents+json"}
     )
@@ -211,7 +224,7 @@ def test_health_endpoints(client: FlaskClient, path: str) -> None:
 
 def test_one_json_log_line_per_event_that_cannot_be_forged(client, capfd) -> None:
     capfd.readouterr()
-    post_event(client, **{"ce-source": "/x%0A{\"forged\": true}", "ce-binkstask": "t1"})
+    post_event(client, **{"ce-source": '/x%0A{"forged": true}', "ce-binkstask": "t1"})
     lines = [line for line in capfd.readouterr().err.splitlines() if '"msg": "event"' in line]
     assert len(lines) == 1
     entry = json.loads(lines[0])

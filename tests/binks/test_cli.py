@@ -1,0 +1,30 @@
+"""The binks CLI: clear errors, and the demo that `make run` shows."""
+
+from __future__ import annotations
+
+import pytest
+
+from binks import cli
+
+
+def test_unknown_function_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["serve", "poet", "agno"]) == 2
+    assert "no function 'poet'" in capsys.readouterr().err
+
+
+def test_unknown_variant_is_refused_by_argparse(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["serve", "code-reviewer", "langchain"])
+    assert "invalid choice" in capsys.readouterr().err
+
+
+@pytest.mark.process
+def test_demo_reviews_the_sample_repository(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OLLAMA_HOST", "127.0.0.1:9")  # nothing answers: scripted model
+    assert cli.main(["demo", "--variants", "agno"]) == 0
+    out = capsys.readouterr().out
+    assert "SCRIPTED Ollama-API server" in out
+    assert "dev.binks.review.completed" in out
+    assert "inventory.py:15" in out and "ready after" in out
