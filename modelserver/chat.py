@@ -1,0 +1,151 @@
+"""One chat turn, API-neutral: what Ollama's /api/chat and OpenAI's /v1/chat/completions
+both reduce to, and what the engine returns for it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from modelserver.engine import Engine
+from modelserver.prompting import (
+    read_tool_answer,
+    render_history,
+    tool_answer_schema,
+    tool_instructions,
+    tool_specs,
+)
+
+DEFAULT_NUM_PREDICT = 1024
+#: Ollama option → llama.cpp request field (same meaning).
+_SAMPLING = {
+    "temperature": "temperature",
+    "top_k": "top_k",
+    "top_p": "top_p",
+    "min_p": "min_p",
+    "typical_p": "typical_p",
+    "seed": "seed",
+    "stop": "stop",
+    "repeat_penalty": "repeat_penalty",
+    "repeat_last_n": "repeat_last_n",
+    "presence_penalty": "presence_penalty",
+    "frequency_penalty": "frequency_penalty",
+}
+
+
+class RequestError(ValueError):
+    """A request the API answers with 400."""
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    messages: list[Mapping[str, Any]]
+    tools: list[dict[str, Any]] = field(default_factory=list)
+    answer_schema: dict[str, Any] | None = None
+    sampling: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ChatResult:
+    content: str
+    tool_calls: list[tuple[str, dict[str, Any]]]
+    done_reason: str
+    prompt_tokens: int
+    completion_tokens: int
+    prompt_ns: int
+    completion_ns: int
+    total_ns: int
+
+
+def sampling_from_options(options: Any, max_tokens: Any = None) -> dict[str, Any]:
+    """Ollama ``options`` (and OpenAI's ``max_tokens``) → llama.cpp sampling fields."""
+    if options is None:
+        options = {}
+    if not isinstance(options, Mapping):
+        raise RequestError("options must be a JSON object")
+    sampling = {_SAMPLING[k]: v for k, v in options.items() if k in _SAMPLING and v is not None}
+    limit = options.get("num_predict", max_tokens)
+    if limit is not None and not isinstance(limit, int):
+        raise RequestError("num_predict / max_tokens must be an integer")
+    sampling["max_tokens"] = limit if limit and limit > 0 else DEFAULT_NUM_PREDICT
+    return sampling
+
+
+def parse_messages(messages: Any) -> list[Mapping[str, Any]]:
+    if not isinstance(messages, list) or not all(isinstance(m, Mapping) for m in messages):
+        raise RequestError("messages must be a list of objects")
+    for message in messages:
+        if message.get("images"):
+            raise RequestError("this model does not support images")
+    return messages
+
+
+def engine_request(request: ChatRequest) -> dict[str, Any]:
+    try:
+        specs = tool_specs(request.tools)
+        instructions = tool_instructions(specs) if specs else None
+        messages = render_history(request.messages, instructions)
+    except ValueError as problem:
+        raise RequestError(str(problem)) from None
+    schema = tool_answer_schema(specs, request.answer_schema) if specs else request.answer_schema
+    body: dict[str, Any] = {"messages": messages, "cache_prompt": True, **request.sampling}
+    if schema is not None:
+        body["response_format"] = {"type": "json_schema", "json_schema": {"schema": schema}}
+    return body
+
+
+def complete(engine: Engine, request: ChatRequest) -> ChatResult:
+    started = time.monotonic_ns()
+    result = engine.complete(engine_request(request))
+    choice = result["choices"][0]
+    return _result(request, choice["message"].get("content") or "", choice, result, started)
+
+
+def stream(engine: Engine, request: ChatRequest) -> Iterator[str | ChatResult]:
+    """Text deltas as they are decoded, then one :class:`ChatResult`.
+
+    In tool mode nothing is streamed until the answer is complete: a tool call
+    is only known once its JSON closes.
+    """
+    started = time.monotonic_ns()
+    text: list[str] = []
+    last: dict[str, Any] = {}
+    choice: dict[str, Any] = {}
+    for chunk in engine.stream(engine_request(request)):
+        last = chunk
+        for choice in chunk.get("choices") or []:
+            delta = (choice.get("delta") or {}).get("content") or ""
+            if delta:
+                text.append(delta)
+                if not request.tools:
+                    yield delta
+    yield _result(request, "".join(text), choice, last, started, streamed_tokens=len(text))
+
+
+def _result(
+    request: ChatRequest,
+    text: str,
+    choice: Mapping[str, Any],
+    raw: Mapping[str, Any],
+    started: int,
+    streamed_tokens: int = 0,
+) -> ChatResult:
+    content, calls = text, []
+    if request.tools:
+        content, calls = read_tool_answer(text, structured=request.answer_schema is not None)
+    timings = raw.get("timings") or {}
+    usage = raw.get("usage") or {}
+    reason = choice.get("finish_reason") or "stop"
+    return ChatResult(
+        content=content,
+        tool_calls=calls,
+        done_reason="length" if reason == "length" else "stop",
+        prompt_tokens=int(timings.get("prompt_n") or usage.get("prompt_tokens") or 0),
+        completion_tokens=int(
+            timings.get("predicted_n") or usage.get("completion_tokens") or streamed_tokens
+        ),
+        prompt_ns=int(float(timings.get("prompt_ms") or 0) * 1e6),
+        completion_ns=int(float(timings.get("predicted_ms") or 0) * 1e6),
+        total_ns=time.monotonic_ns() - started,
+    )

@@ -1,0 +1,79 @@
+"""Which Ollama API the functions use: ``OLLAMA_HOST`` if it answers, else the embedded one."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from shared.runtime.config import DEFAULT_OLLAMA_HOST, normalise_ollama_host
+
+
+def answers(url: str, timeout_s: float = 2.0) -> bool:
+    """True if an Ollama API server answers ``/api/version`` at ``url``."""
+    try:
+        with urllib.request.urlopen(url + "/api/version", timeout=timeout_s) as reply:
+            return reply.status == 200
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+@dataclass
+class ModelServer:
+    """The Ollama API in use; ``process`` is set when we started the embedded one."""
+
+    url: str
+    embedded: bool
+    process: subprocess.Popen[bytes] | None = None
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def __enter__(self) -> ModelServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_embedded(port: int, timeout_s: float = 180.0, log: int | None = None) -> ModelServer:
+    """Start ``python -m modelserver`` on 127.0.0.1:``port`` and wait until it answers."""
+    command = [sys.executable, "-m", "modelserver", "--port", str(port)]
+    process = subprocess.Popen(command, stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the embedded model server exited with code {process.returncode}")
+        if answers(url, timeout_s=1.0):
+            return ModelServer(url, embedded=True, process=process)
+        time.sleep(0.1)
+    process.kill()
+    raise TimeoutError(f"the embedded model server did not answer within {timeout_s:.0f} s")
+
+
+def select(env: Mapping[str, str] = os.environ, port: int | None = None) -> ModelServer:
+    """``OLLAMA_HOST`` (default 127.0.0.1:11434) if it answers; else start the embedded server."""
+    wanted = normalise_ollama_host(env.get("OLLAMA_HOST", DEFAULT_OLLAMA_HOST))
+    if answers(wanted):
+        return ModelServer(wanted, embedded=False)
+    return start_embedded(port or _free_port(), log=subprocess.DEVNULL)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
