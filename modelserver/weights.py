@@ -10,7 +10,7 @@ import hashlib
 import os
 import sys
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 DEFAULT_CACHE = Path(__file__).resolve().parents[1] / ".cache" / "models"
@@ -34,7 +34,7 @@ class ModelCard:
 
     @property
     def modified_at(self) -> str:
-        stamp = datetime.fromtimestamp(self.path.stat().st_mtime, timezone.utc)
+        stamp = datetime.fromtimestamp(self.path.stat().st_mtime, UTC)
         return stamp.isoformat().replace("+00:00", "Z")
 
     def details(self) -> dict[str, object]:
