@@ -23,7 +23,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from binks import demo
 
-    return demo.main(args.repository, tuple(args.variants))
+    return demo.main(args.repository, tuple(args.variants), scripted=args.scripted)
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -39,6 +39,11 @@ def parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="review the sample repository with both variants")
     demo.add_argument("--repository", default="bench/sample-repo", help="path under the repo")
     demo.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
+    demo.add_argument(
+        "--scripted",
+        action="store_true",
+        help="use the scripted Ollama-API server (canned answers)",
+    )
     demo.set_defaults(handler=_demo)
 
     serve = commands.add_parser("serve", help="run one function in the foreground (gunicorn)")

@@ -10,12 +10,14 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from binks.processes import FunctionProcess, FunctionSpec
 from binks.scripted_ollama import ScriptedOllama, review_script
 from events import REVIEW_REQUESTED, TASK_EXTENSION, VARIANTS
+from modelserver.selection import select
 from shared.runtime.config import DEFAULT_MODEL, DEFAULT_OLLAMA_HOST, normalise_ollama_host
 
 SAMPLE_REPOSITORY = "bench/sample-repo"
@@ -48,15 +50,6 @@ class Result:
     event_type: str
     data: dict[str, Any]
     rss_mb: float
-
-
-def ollama_answers(host: str) -> bool:
-    """True if an Ollama API server answers ``/api/version`` at ``host``."""
-    try:
-        with urllib.request.urlopen(host + "/api/version", timeout=2) as answer:
-            return answer.status == 200
-    except (urllib.error.URLError, OSError, ValueError):
-        return False
 
 
 def send_review(url: str, repository: str, task: str) -> tuple[int, dict[str, str], dict]:
@@ -127,19 +120,35 @@ def side_by_side(left: list[str], right: list[str], width: int) -> str:
     return "\n".join(f"{x:<{width}} │ {y}" for x, y in zip(a, b, strict=True))
 
 
-def main(repository: str = SAMPLE_REPOSITORY, variants: tuple[str, ...] = VARIANTS) -> int:
-    asked = normalise_ollama_host(os.environ.get("OLLAMA_HOST", DEFAULT_OLLAMA_HOST))
-    host = asked
+def choose_model(scripted: bool) -> tuple[dict[str, str], Callable[[], None]]:
+    """The functions' model environment and how to stop what we started for it."""
     model = os.environ.get("BINKS_MODEL", DEFAULT_MODEL)
-    scripted: ScriptedOllama | None = None
-    if ollama_answers(host):
-        print(f"==> model: Ollama at {host}, model {model!r}")
-    else:
-        scripted = ScriptedOllama(review_script(SAMPLE_REVIEW), model=model).start()
-        host = scripted.url
-        print(f"==> model: no Ollama answers at {asked};")
-        print(f"    using the SCRIPTED Ollama-API server at {host} (canned answers, no model)")
-    env = {"OLLAMA_HOST": host, "BINKS_MODEL": model}
+    if scripted:
+        server = ScriptedOllama(review_script(SAMPLE_REVIEW), model=model).start()
+        print(f"==> model: the SCRIPTED Ollama-API server at {server.url} (canned answers)")
+        return {"OLLAMA_HOST": server.url, "BINKS_MODEL": model}, server.stop
+    asked = normalise_ollama_host(os.environ.get("OLLAMA_HOST", DEFAULT_OLLAMA_HOST))
+    print(f"==> model: looking for an Ollama server at {asked} ...")
+    chosen = select()
+    if not chosen.embedded:
+        print(f"==> model: Ollama at {chosen.url}, model {model!r}")
+        return {"OLLAMA_HOST": chosen.url, "BINKS_MODEL": model}, chosen.stop
+    print(f"==> model: none answers; started the EMBEDDED model server at {chosen.url}")
+    print("    (gemma3:270m, a small base model: the chain is real, the review quality is not)")
+    env = {
+        "OLLAMA_HOST": chosen.url,
+        "BINKS_MODEL": "gemma3:270m",
+        "BINKS_STRUCTURED_ANSWER": "true",
+    }
+    return env, chosen.stop
+
+
+def main(
+    repository: str = SAMPLE_REPOSITORY,
+    variants: tuple[str, ...] = VARIANTS,
+    scripted: bool = False,
+) -> int:
+    env, stop_model = choose_model(scripted)
     task = f"demo-{uuid.uuid4().hex[:8]}"
     results = []
     try:
@@ -147,8 +156,7 @@ def main(repository: str = SAMPLE_REPOSITORY, variants: tuple[str, ...] = VARIAN
             print(f"==> starting code-reviewer-{variant}, sending one {REVIEW_REQUESTED} ...")
             results.append(run_variant(variant, env, repository, task))
     finally:
-        if scripted:
-            scripted.stop()
+        stop_model()
     width = max(40, (shutil.get_terminal_size((160, 40)).columns - 3) // 2)
     print()
     if len(results) == 2:

@@ -30,6 +30,7 @@ from events.catalog import (
 )
 from events.schemas import (
     DataError as DataError,
+    answer_schema as answer_schema,
 )
 from events.schemas import (
     load_example as load_example,

@@ -21,6 +21,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parallel", type=int, default=2, help="requests decoded at once")
     parser.add_argument("--context", type=int, default=8192, help="context tokens per request")
     parser.add_argument("--threads", type=int, default=2, help="CPU threads for llama.cpp")
+    parser.add_argument(
+        "--max-tool-rounds", type=int, default=4,
+        help="tool results after which only a final answer is allowed (default 4)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: binding {args.host}: the model server has no authentication",
@@ -32,7 +36,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     settings = EngineSettings(args.parallel, args.context, args.threads)
     engine = LlamaEngine(card, settings)
-    server = make_server(args.host, args.port, create_app(engine, args.context), threaded=True)
+    server = make_server(
+        args.host, args.port, create_app(engine, args.context, args.max_tool_rounds), threaded=True
+    )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -165,7 +165,10 @@ def chat() -> Response:
         answer = format_schema(data.get("format"))
     except ValueError as problem:
         raise RequestError(str(problem)) from None
-    turn = ChatRequest(messages, tools, answer, sampling_from_options(data.get("options")))
+    turn = ChatRequest(
+        messages, tools, answer, sampling_from_options(data.get("options")),
+        max_tool_rounds=current_app.config["MAX_TOOL_ROUNDS"],
+    )  # fmt: skip
     engine = current_app.extensions["engine"]
     base = {"model": model}
     if data.get("stream", True) is False:

@@ -101,6 +101,7 @@ def chat_completions() -> Response:
     turn = ChatRequest(
         messages, tools, response_schema(data.get("response_format")),
         sampling_from_options(options, max_tokens=limit),
+        max_tool_rounds=current_app.config["MAX_TOOL_ROUNDS"],
     )  # fmt: skip
     engine = current_app.extensions["engine"]
     head = {

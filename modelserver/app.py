@@ -7,15 +7,20 @@ from werkzeug.exceptions import HTTPException
 
 from modelserver.api_ollama import ModelNotFound, ollama
 from modelserver.api_openai import openai
-from modelserver.chat import RequestError
+from modelserver.chat import DEFAULT_MAX_TOOL_ROUNDS, RequestError
 from modelserver.engine import Engine, EngineError
 
 
-def create_app(engine: Engine, context_per_slot: int = 8192) -> Flask:
+def create_app(
+    engine: Engine,
+    context_per_slot: int = 8192,
+    max_tool_rounds: int = DEFAULT_MAX_TOOL_ROUNDS,
+) -> Flask:
     """Serve ``engine`` with Ollama's native and OpenAI-compatible routes."""
     app = Flask("modelserver")
     app.extensions["engine"] = engine
     app.config["CONTEXT_PER_SLOT"] = context_per_slot
+    app.config["MAX_TOOL_ROUNDS"] = max_tool_rounds
     app.register_blueprint(ollama)
     app.register_blueprint(openai)
 

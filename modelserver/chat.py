@@ -3,6 +3,8 @@ both reduce to, and what the engine returns for it."""
 
 from __future__ import annotations
 
+import json
+import sys
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -38,12 +40,30 @@ class RequestError(ValueError):
     """A request the API answers with 400."""
 
 
+DEFAULT_MAX_TOOL_ROUNDS = 4
+_LAST_ROUND = "No more tool calls are possible: give your final response now."
+
+
 @dataclass(frozen=True)
 class ChatRequest:
     messages: list[Mapping[str, Any]]
     tools: list[dict[str, Any]] = field(default_factory=list)
     answer_schema: dict[str, Any] | None = None
     sampling: dict[str, Any] = field(default_factory=dict)
+    #: A small base model never decides on its own to stop calling tools (and
+    #: agno's tool_call_limit only refuses the calls, it keeps asking): after this
+    #: many tool results since the last user turn, only a final response is allowed.
+    max_tool_rounds: int = DEFAULT_MAX_TOOL_ROUNDS
+
+
+def tool_rounds(messages: list[Mapping[str, Any]]) -> int:
+    """Tool results since the last user message."""
+    rounds = 0
+    for message in reversed(messages):
+        if message.get("role") == "user":
+            break
+        rounds += message.get("role") == "tool"
+    return rounds
 
 
 @dataclass(frozen=True)
@@ -88,7 +108,15 @@ def engine_request(request: ChatRequest) -> dict[str, Any]:
         messages = render_history(request.messages, instructions)
     except ValueError as problem:
         raise RequestError(str(problem)) from None
-    schema = tool_answer_schema(specs, request.answer_schema) if specs else request.answer_schema
+    callable_tools = specs
+    if specs and tool_rounds(request.messages) >= request.max_tool_rounds:
+        callable_tools = []
+        messages.append({"role": "user", "content": _LAST_ROUND})
+    schema = (
+        tool_answer_schema(callable_tools, request.answer_schema)
+        if specs
+        else request.answer_schema
+    )
     body: dict[str, Any] = {"messages": messages, "cache_prompt": True, **request.sampling}
     if schema is not None:
         body["response_format"] = {"type": "json_schema", "json_schema": {"schema": schema}}
@@ -99,7 +127,9 @@ def complete(engine: Engine, request: ChatRequest) -> ChatResult:
     started = time.monotonic_ns()
     result = engine.complete(engine_request(request))
     choice = result["choices"][0]
-    return _result(request, choice["message"].get("content") or "", choice, result, started)
+    return _log(
+        _result(request, choice["message"].get("content") or "", choice, result, started), request
+    )
 
 
 def stream(engine: Engine, request: ChatRequest) -> Iterator[str | ChatResult]:
@@ -120,7 +150,24 @@ def stream(engine: Engine, request: ChatRequest) -> Iterator[str | ChatResult]:
                 text.append(delta)
                 if not request.tools:
                     yield delta
-    yield _result(request, "".join(text), choice, last, started, streamed_tokens=len(text))
+    yield _log(_result(request, "".join(text), choice, last, started, len(text)), request)
+
+
+def _log(result: ChatResult, request: ChatRequest) -> ChatResult:
+    """One JSON line per model turn on stderr: what was asked, what it cost."""
+    line = {
+        "msg": "turn",
+        "messages": len(request.messages),
+        "tools": len(request.tools),
+        "structured": request.answer_schema is not None,
+        "prompt_tokens": result.prompt_tokens,
+        "completion_tokens": result.completion_tokens,
+        "tool_calls": [name for name, _ in result.tool_calls],
+        "done_reason": result.done_reason,
+        "ms": result.total_ns // 1_000_000,
+    }
+    print(json.dumps(line), file=sys.stderr, flush=True)
+    return result
 
 
 def _result(

@@ -10,6 +10,7 @@ the next token, which frees its slot.
 from __future__ import annotations
 
 import queue
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -82,6 +83,7 @@ class LlamaEngine:
         def deliver(chunk: dict[str, Any]) -> bool:
             if gone.is_set():
                 self.cancelled += 1
+                print('{"msg": "cancelled", "reason": "client went away"}', file=sys.stderr, flush=True)
                 return True  # tells llama.cpp to stop this task and free its slot
             chunks.put(chunk)
             return False

@@ -27,6 +27,10 @@ class ModelSettings:
     max_tokens: int = 1024
     seed: int = 42
     timeout_s: float = 120.0
+    #: Send the role's answer schema as structured output (Ollama ``format``, OpenAI
+    #: ``response_format``) with every model call. Only for servers that combine it
+    #: with tool calls, like the embedded one; a stock Ollama then never calls tools.
+    structured_answer: bool = False
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,7 @@ class Role:
     reply_types: tuple[str, ...]
     prepare: Callable[[Mapping[str, Any], Context], AgentTask]
     finish: Callable[[Mapping[str, Any], str, Context, int], Reply]
+    answer_schema: Mapping[str, Any] | None = None
     max_tool_calls: int = 8
 
 
@@ -104,6 +109,13 @@ class Runner(Protocol):
         could not be reached or failed.
         """
         ...
+
+
+def answer_format(role: Role, model: ModelSettings) -> dict[str, Any] | None:
+    """The JSON Schema both adapters send as structured output, or None."""
+    if model.structured_answer and role.answer_schema:
+        return dict(role.answer_schema)
+    return None
 
 
 def run_role(role: Role, runner: Runner, data: Mapping[str, Any], context: Context) -> Reply:

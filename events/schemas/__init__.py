@@ -55,6 +55,31 @@ def validate_data(event_type: str, data: Any) -> None:
         raise DataError(event_type, errors)
 
 
+def answer_schema(event_type: str, fields: tuple[str, ...]) -> dict[str, Any]:
+    """The part of ``event_type``'s data a model writes: ``fields`` only, refs inlined.
+
+    Model servers turn this into constrained decoding, and some cannot follow ``$ref``.
+    """
+    schema = schema_for(event_type)
+    definitions = schema.get("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return inline(definitions[node["$ref"].rsplit("/", 1)[-1]])
+            return {key: inline(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [inline(item) for item in node]
+        return node
+
+    return {
+        "type": "object",
+        "properties": {name: inline(schema["properties"][name]) for name in fields},
+        "required": list(fields),
+        "additionalProperties": False,
+    }
+
+
 def load_example(name: str) -> dict[str, Any]:
     """Return one example event (structured JSON) from ``events/examples/``."""
     return json.loads((_EXAMPLES / f"{name}.json").read_text(encoding="utf-8"))

@@ -8,7 +8,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from events import REVIEW_COMPLETED, REVIEW_FAILED, REVIEW_REQUESTED, DataError, validate_data
+from events import (
+    REVIEW_COMPLETED,
+    REVIEW_FAILED,
+    REVIEW_REQUESTED,
+    DataError,
+    answer_schema,
+    validate_data,
+)
 from functions.code_reviewer.tools import repository_tools
 from shared.role import AgentTask, Context, Reply, Role
 from shared.runtime.errors import BadRequest
@@ -102,5 +109,6 @@ ROLE = Role(
     reply_types=(REVIEW_COMPLETED, REVIEW_FAILED),
     prepare=prepare,
     finish=finish,
+    answer_schema=answer_schema(REVIEW_COMPLETED, ("summary", "findings")),
     max_tool_calls=8,
 )

@@ -12,7 +12,7 @@ from agno.agent import Agent
 from agno.models.ollama import Ollama
 from agno.run.base import RunStatus
 
-from shared.role import AgentTask, ModelSettings, Role
+from shared.role import AgentTask, ModelSettings, Role, answer_format
 from shared.runtime.errors import ModelUnavailable
 
 
@@ -30,6 +30,7 @@ class AgnoRunner:
             id=self.model.name,
             host=self.model.host,
             timeout=self.model.timeout_s,
+            format=answer_format(self.role, self.model),
             options={
                 "temperature": self.model.temperature,
                 "num_predict": self.model.max_tokens,
@@ -47,8 +48,9 @@ class AgnoRunner:
         )
 
     def run(self, task: AgentTask) -> str:
+        agent = self._agent(task)  # our code: a bug here is a 500, not a model outage
         try:
-            output = self._agent(task).run(task.prompt)
+            output = agent.run(task.prompt)
         except Exception as error:  # agno surfaces client errors as many types
             raise ModelUnavailable(f"agno run failed: {error}") from error
         if output.status == RunStatus.error:

@@ -19,7 +19,7 @@ os.environ.setdefault("XDG_DATA_HOME", os.path.join(tempfile.gettempdir(), "bink
 from crewai import LLM, Agent
 from crewai.tools import tool as crewai_tool
 
-from shared.role import AgentTask, ModelSettings, Role
+from shared.role import AgentTask, ModelSettings, Role, answer_format
 from shared.runtime.errors import ModelUnavailable
 
 
@@ -40,6 +40,7 @@ class CrewaiRunner:
             temperature=self.model.temperature,
             max_tokens=self.model.max_tokens,
             seed=self.model.seed,
+            **self._structured_output(),
         )
         return Agent(
             role=self.role.title,
@@ -52,9 +53,19 @@ class CrewaiRunner:
             verbose=False,
         )
 
+    def _structured_output(self) -> dict:
+        # crewai's own response_format takes only json_object or a pydantic class,
+        # so the JSON Schema travels as-is in the request body, as agno's does.
+        schema = answer_format(self.role, self.model)
+        if schema is None:
+            return {}
+        response_format = {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema}}
+        return {"extra_body": {"response_format": response_format}}
+
     def run(self, task: AgentTask) -> str:
+        agent = self._agent(task)  # our code: a bug here is a 500, not a model outage
         try:
-            output = self._agent(task).kickoff(task.prompt)
+            output = agent.kickoff(task.prompt)
         except Exception as error:  # crewai surfaces client errors as many types
             raise ModelUnavailable(f"crewai run failed: {error}") from error
         return str(output.raw or "")

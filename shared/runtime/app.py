@@ -41,7 +41,11 @@ def create_app(
     if runner is None:
         from shared.frameworks import load_runner
 
-        model = ModelSettings(name=settings.model, host=settings.ollama_host)
+        model = ModelSettings(
+            name=settings.model,
+            host=settings.ollama_host,
+            structured_answer=settings.structured_answer,
+        )
         runner = load_runner(variant, role, model)
     context = Context(variant=variant, model=settings.model, workspace=settings.workspace)
     dispatch = Dispatcher(role, runner, context, settings.service)

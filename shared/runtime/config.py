@@ -33,11 +33,13 @@ class Settings:
     model: str
     workspace: Path
     max_body_bytes: int
+    structured_answer: bool
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], default_service: str) -> Settings:
         """Read ``K_SERVICE``/``K_REVISION``/``K_CONFIGURATION``, ``OLLAMA_HOST``,
-        ``BINKS_MODEL``, ``BINKS_REPO_BASE`` and ``BINKS_MAX_BODY_BYTES``."""
+        ``BINKS_MODEL``, ``BINKS_REPO_BASE``, ``BINKS_MAX_BODY_BYTES`` and
+        ``BINKS_STRUCTURED_ANSWER``."""
         service = env.get("K_SERVICE") or default_service
         return cls(
             service=service,
@@ -47,4 +49,5 @@ class Settings:
             model=env.get("BINKS_MODEL") or DEFAULT_MODEL,
             workspace=Path(env.get("BINKS_REPO_BASE") or Path.cwd()),
             max_body_bytes=int(env.get("BINKS_MAX_BODY_BYTES") or DEFAULT_MAX_BODY_BYTES),
+            structured_answer=env.get("BINKS_STRUCTURED_ANSWER", "").lower() in ("1", "true", "yes"),
         )
