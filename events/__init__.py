@@ -30,6 +30,8 @@ from events.catalog import (
 )
 from events.schemas import (
     DataError as DataError,
+)
+from events.schemas import (
     answer_schema as answer_schema,
 )
 from events.schemas import (

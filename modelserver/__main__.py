@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import sys
 import threading
@@ -34,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as missing:
         print(f"modelserver: error: {missing}", file=sys.stderr)
         return 2
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the turn log says more
     settings = EngineSettings(args.parallel, args.context, args.threads)
     engine = LlamaEngine(card, settings)
     server = make_server(

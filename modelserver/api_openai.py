@@ -20,7 +20,7 @@ from modelserver.chat import (
     sampling_from_options,
     stream,
 )
-from modelserver.prompting import bounded
+from modelserver.prompting import JSON_OBJECT, bounded
 
 openai = Blueprint("openai", __name__)
 _OPTIONS = ("temperature", "top_p", "seed", "stop", "presence_penalty", "frequency_penalty")
@@ -36,7 +36,7 @@ def response_schema(response_format: Any) -> dict[str, Any] | None:
     if kind == "text":
         return None
     if kind == "json_object":
-        return {"type": "object"}
+        return JSON_OBJECT
     if kind == "json_schema":
         schema = (response_format.get("json_schema") or {}).get("schema")
         if not isinstance(schema, dict):

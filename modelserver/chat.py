@@ -12,6 +12,8 @@ from typing import Any
 
 from modelserver.engine import Engine
 from modelserver.prompting import (
+    JSON_OBJECT,
+    JSON_OBJECT_GRAMMAR,
     read_tool_answer,
     render_history,
     tool_answer_schema,
@@ -118,7 +120,9 @@ def engine_request(request: ChatRequest) -> dict[str, Any]:
         else request.answer_schema
     )
     body: dict[str, Any] = {"messages": messages, "cache_prompt": True, **request.sampling}
-    if schema is not None:
+    if schema == JSON_OBJECT:  # free-form JSON: a grammar bounds it, a schema cannot
+        body["grammar"] = JSON_OBJECT_GRAMMAR
+    elif schema is not None:
         body["response_format"] = {"type": "json_schema", "json_schema": {"schema": schema}}
     return body
 

@@ -83,7 +83,11 @@ class LlamaEngine:
         def deliver(chunk: dict[str, Any]) -> bool:
             if gone.is_set():
                 self.cancelled += 1
-                print('{"msg": "cancelled", "reason": "client went away"}', file=sys.stderr, flush=True)
+                print(
+                    '{"msg": "cancelled", "reason": "client went away"}',
+                    file=sys.stderr,
+                    flush=True,
+                )
                 return True  # tells llama.cpp to stop this task and free its slot
             chunks.put(chunk)
             return False

@@ -32,6 +32,22 @@ GEMMA_TEMPLATE = """\
 """
 
 MAX_STRING = 1000
+#: ``format: "json"`` for a base model: a JSON object of at most 6 members whose
+#: values are scalars or short lists, every string at most 60 characters. A JSON
+#: Schema cannot bound the member count of a free-form object (maxProperties is
+#: not enforced by the grammar), a GBNF grammar can: the worst case is ~250
+#: tokens, so the object closes before a sane ``num_predict`` runs out.
+JSON_OBJECT_GRAMMAR = r"""
+root   ::= "{" ws ( member ( "," ws member ){0,5} )? ws "}"
+member ::= string ws ":" ws value
+value  ::= scalar | "[" ws ( scalar ( "," ws scalar ){0,5} )? ws "]"
+scalar ::= string | number | "true" | "false" | "null"
+string ::= "\"" char{0,60} "\""
+char   ::= [^"\\\x7F\x00-\x1F] | "\\" ["\\/bfnrt]
+number ::= "-"? [0-9]{1,12} ( "." [0-9]{1,6} )?
+ws     ::= [ \n]{0,2}
+"""
+JSON_OBJECT = {"type": "object"}
 MAX_ITEMS = 20
 MAX_TOOL_ARGUMENT = 300
 
@@ -66,7 +82,7 @@ def format_schema(fmt: Any) -> dict[str, Any] | None:
     if fmt in (None, ""):
         return None
     if fmt == "json":
-        return {"type": "object"}
+        return JSON_OBJECT
     if isinstance(fmt, Mapping):
         return bounded(fmt)
     raise ValueError(f'format must be "json" or a JSON schema object, got {fmt!r}')

@@ -22,3 +22,21 @@ _VARIABLES = (
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in _VARIABLES:
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def embedded_model(tmp_path_factory: pytest.TempPathFactory):
+    """The real embedded model server (``python -m modelserver``), started once.
+
+    Yields the running :class:`~modelserver.selection.ModelServer`; its stderr
+    (one JSON line per model turn) is at ``.log_path``.
+    """
+    from binks.processes import free_port
+    from modelserver.selection import start_embedded
+
+    log_path = tmp_path_factory.mktemp("modelserver") / "stderr.log"
+    with log_path.open("wb") as log:
+        server = start_embedded(free_port(), log=log.fileno())
+    server.log_path = log_path
+    yield server
+    server.stop()

@@ -59,7 +59,10 @@ class CrewaiRunner:
         schema = answer_format(self.role, self.model)
         if schema is None:
             return {}
-        response_format = {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema}}
+        response_format = {
+            "type": "json_schema",
+            "json_schema": {"name": "answer", "schema": schema},
+        }
         return {"extra_body": {"response_format": response_format}}
 
     def run(self, task: AgentTask) -> str:

@@ -49,5 +49,6 @@ class Settings:
             model=env.get("BINKS_MODEL") or DEFAULT_MODEL,
             workspace=Path(env.get("BINKS_REPO_BASE") or Path.cwd()),
             max_body_bytes=int(env.get("BINKS_MAX_BODY_BYTES") or DEFAULT_MAX_BODY_BYTES),
-            structured_answer=env.get("BINKS_STRUCTURED_ANSWER", "").lower() in ("1", "true", "yes"),
+            structured_answer=env.get("BINKS_STRUCTURED_ANSWER", "").lower()
+            in ("1", "true", "yes"),
         )
