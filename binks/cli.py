@@ -27,6 +27,10 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
+    if args.kind == "model":
+        from bench import model
+
+        return model.main(runs=args.runs)
     from bench import startup
 
     return startup.main(runs=args.runs, role=args.function.replace("-", "_"))
@@ -52,7 +56,15 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
     serve.set_defaults(handler=_serve)
 
-    bench = commands.add_parser("bench", help="spawn-to-ready time and idle memory, interleaved")
+    bench = commands.add_parser("bench", help="measure: agno vs crewai startup, or the model")
+    bench.add_argument(
+        "kind",
+        nargs="?",
+        choices=("startup", "model"),
+        default="startup",
+        help="startup: spawn-to-ready and idle memory per variant, interleaved (default); "
+        "model: tokens/s and time to first token, our Ollama API vs the binding",
+    )
     bench.add_argument("--function", default="code-reviewer")
     bench.add_argument("--runs", type=int, default=5)
     bench.set_defaults(handler=_bench)

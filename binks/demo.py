@@ -27,18 +27,38 @@ SAMPLE_REPOSITORY = "bench/sample-repo"
 SAMPLE_REVIEW = {
     "summary": "Scripted answer: five known bugs in the sample inventory service.",
     "findings": [
-        {"path": "inventory.py", "line": 12, "severity": "medium",
-         "message": "Mutable default argument 'tags': every call appends to one shared list."},
-        {"path": "inventory.py", "line": 15, "severity": "critical",
-         "message": "SQL built with an f-string from 'sku': SQL injection. Use parameters."},
-        {"path": "inventory.py", "line": 25, "severity": "high",
-         "message": "Off-by-one: a page returns size-1 items; drop the '- 1'."},
-        {"path": "inventory.py", "line": 28, "severity": "medium",
-         "message": "ZeroDivisionError when the inventory is empty."},
-        {"path": "pricing.py", "line": 12, "severity": "high",
-         "message": "The loop starts at index 1, so the first price is never added."},
+        {
+            "path": "inventory.py",
+            "line": 12,
+            "severity": "medium",
+            "message": "Mutable default argument 'tags': every call appends to one shared list.",
+        },
+        {
+            "path": "inventory.py",
+            "line": 15,
+            "severity": "critical",
+            "message": "SQL built with an f-string from 'sku': SQL injection. Use parameters.",
+        },
+        {
+            "path": "inventory.py",
+            "line": 25,
+            "severity": "high",
+            "message": "Off-by-one: a page returns size-1 items; drop the '- 1'.",
+        },
+        {
+            "path": "inventory.py",
+            "line": 28,
+            "severity": "medium",
+            "message": "ZeroDivisionError when the inventory is empty.",
+        },
+        {
+            "path": "pricing.py",
+            "line": 12,
+            "severity": "high",
+            "message": "The loop starts at index 1, so the first price is never added.",
+        },
     ],
-}  # fmt: skip
+}
 
 
 @dataclass(frozen=True)

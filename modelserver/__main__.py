@@ -23,13 +23,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--context", type=int, default=8192, help="context tokens per request")
     parser.add_argument("--threads", type=int, default=2, help="CPU threads for llama.cpp")
     parser.add_argument(
-        "--max-tool-rounds", type=int, default=4,
+        "--max-tool-rounds",
+        type=int,
+        default=4,
         help="tool results after which only a final answer is allowed (default 4)",
-    )  # fmt: skip
+    )
     args = parser.parse_args(argv)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"warning: binding {args.host}: the model server has no authentication",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"warning: binding {args.host}: the model server has no authentication", file=sys.stderr
+        )
     try:
         card = installed_model()
     except FileNotFoundError as missing:
@@ -46,8 +49,11 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     threading.Thread(target=server.serve_forever, daemon=True).start()
     host, port = server.server_address[:2]
-    print(f"modelserver: {card.name} loaded in {engine.load_seconds:.1f} s; "
-          f"Ollama API on http://{host}:{port}", flush=True)  # fmt: skip
+    print(
+        f"modelserver: {card.name} loaded in {engine.load_seconds:.1f} s; "
+        f"Ollama API on http://{host}:{port}",
+        flush=True,
+    )
     stop.wait()
     server.shutdown()
     return 0

@@ -166,17 +166,24 @@ def chat() -> Response:
     except ValueError as problem:
         raise RequestError(str(problem)) from None
     turn = ChatRequest(
-        messages, tools, answer, sampling_from_options(data.get("options")),
+        messages,
+        tools,
+        answer,
+        sampling_from_options(data.get("options")),
         max_tool_rounds=current_app.config["MAX_TOOL_ROUNDS"],
-    )  # fmt: skip
+    )
     engine = current_app.extensions["engine"]
     base = {"model": model}
     if data.get("stream", True) is False:
         result = complete(engine, turn)
         return jsonify(
-            {**base, "created_at": now(), "message": _message(result.content, result.tool_calls),
-             **_stats(result)}
-        )  # fmt: skip
+            {
+                **base,
+                "created_at": now(),
+                "message": _message(result.content, result.tool_calls),
+                **_stats(result),
+            }
+        )
 
     def lines() -> Iterator[dict[str, Any]]:
         for item in stream(engine, turn):

@@ -99,10 +99,12 @@ def chat_completions() -> Response:
     options = {k: data[k] for k in _OPTIONS if data.get(k) is not None}
     limit = data.get("max_completion_tokens", data.get("max_tokens"))
     turn = ChatRequest(
-        messages, tools, response_schema(data.get("response_format")),
+        messages,
+        tools,
+        response_schema(data.get("response_format")),
         sampling_from_options(options, max_tokens=limit),
         max_tool_rounds=current_app.config["MAX_TOOL_ROUNDS"],
-    )  # fmt: skip
+    )
     engine = current_app.extensions["engine"]
     head = {
         "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
@@ -137,8 +139,14 @@ def chat_completions() -> Response:
                 yield _sse(chunk({"content": item.content}))
             yield _sse(chunk({}, _finish(item)))
             if include_usage:
-                yield _sse({**head, "object": "chat.completion.chunk", "choices": [],
-                            "usage": _usage(item)})  # fmt: skip
+                yield _sse(
+                    {
+                        **head,
+                        "object": "chat.completion.chunk",
+                        "choices": [],
+                        "usage": _usage(item),
+                    }
+                )
         yield "data: [DONE]\n\n"
 
     return Response(events(), mimetype="text/event-stream")

@@ -19,11 +19,8 @@ def test_unknown_variant_is_refused_by_argparse(capsys: pytest.CaptureFixture[st
 
 
 @pytest.mark.process
-def test_demo_reviews_the_sample_repository(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("OLLAMA_HOST", "127.0.0.1:9")  # nothing answers: scripted model
-    assert cli.main(["demo", "--variants", "agno"]) == 0
+def test_demo_reviews_the_sample_repository(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["demo", "--variants", "agno", "--scripted"]) == 0
     out = capsys.readouterr().out
     assert "SCRIPTED Ollama-API server" in out
     assert "dev.binks.review.completed" in out

@@ -85,8 +85,11 @@ def test_chat_is_repeatable_with_a_seed_and_reports_stats(client: ollama.Client)
 
 
 def test_chat_streams_ndjson_ending_with_done(client: ollama.Client) -> None:
-    parts = list(client.chat(MODEL, messages=[{"role": "user", "content": "Hi"}],
-                             options=OPTIONS, stream=True))  # fmt: skip
+    parts = list(
+        client.chat(
+            MODEL, messages=[{"role": "user", "content": "Hi"}], options=OPTIONS, stream=True
+        )
+    )
     assert [p.done for p in parts][-1] is True and not any(p.done for p in parts[:-1])
     assert parts[-1].eval_count == 16
     assert "".join(p.message.content for p in parts)
@@ -103,8 +106,9 @@ def test_format_schema_gives_valid_bounded_json(client: ollama.Client) -> None:
 
 
 def test_format_json_gives_an_object(client: ollama.Client) -> None:
-    answer = client.generate(MODEL, "A JSON object:", format="json", options={**OPTIONS,
-                             "num_predict": 400})  # fmt: skip
+    answer = client.generate(
+        MODEL, "A JSON object:", format="json", options={**OPTIONS, "num_predict": 400}
+    )
     assert isinstance(json.loads(answer.response), dict)
 
 
@@ -142,10 +146,17 @@ def test_unknown_model_is_404_as_ollama_says(client: ollama.Client, embedded_mod
         ("/api/chat", {"messages": []}, "model is required"),
         ("/api/chat", {"model": MODEL, "messages": "hi"}, "messages must be a list"),
         ("/api/generate", {"model": MODEL, "prompt": "x", "format": "yaml"}, "format must be"),
-        ("/api/chat", {"model": MODEL, "messages": [{"role": "user", "content": "x"}],
-                       "options": {"num_predict": "lots"}}, "num_predict"),
+        (
+            "/api/chat",
+            {
+                "model": MODEL,
+                "messages": [{"role": "user", "content": "x"}],
+                "options": {"num_predict": "lots"},
+            },
+            "num_predict",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_requests_are_400_with_a_reason(embedded_model, path, body, reason) -> None:
     status, answer = post(embedded_model.url + path, body)
     assert status == 400 and reason in answer["error"]
@@ -179,8 +190,10 @@ def test_openai_chat_completions_text_tools_and_stream(embedded_model) -> None:
 
 
 def test_openai_unknown_model_has_openai_error_shape(embedded_model) -> None:
-    status, answer = post(embedded_model.url + "/v1/chat/completions",
-                          {"model": "x", "messages": [{"role": "user", "content": "hi"}]})  # fmt: skip
+    status, answer = post(
+        embedded_model.url + "/v1/chat/completions",
+        {"model": "x", "messages": [{"role": "user", "content": "hi"}]},
+    )
     assert status == 404 and answer["error"]["message"] == "model 'x' not found"
 
 
@@ -201,8 +214,13 @@ def test_concurrent_requests_share_the_slots(client: ollama.Client) -> None:
 
 def test_client_leaving_mid_stream_frees_its_slot(embedded_model, client) -> None:
     host, port = embedded_model.url.removeprefix("http://").split(":")
-    body = json.dumps({"model": MODEL, "messages": [{"role": "user", "content": "Tell a story"}],
-                       "options": {"num_predict": 2000}}).encode()  # fmt: skip
+    body = json.dumps(
+        {
+            "model": MODEL,
+            "messages": [{"role": "user", "content": "Tell a story"}],
+            "options": {"num_predict": 2000},
+        }
+    ).encode()
     with socket.create_connection((host, int(port))) as raw:
         raw.sendall(
             b"POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"

@@ -70,7 +70,7 @@ INVALID = {
     "structured extension is an object": (structured(binkstask={"a": 1}), {"binkstask"}),
     "structured empty subject": (structured(subject=""), {"subject"}),
     "structured relative dataschema": (structured(dataschema="schema.json"), {"dataschema"}),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("request_", VALID.values(), ids=VALID.keys())
