@@ -95,40 +95,31 @@ def version() -> Response:
     return jsonify(version=VERSION)
 
 
+def _entry(model: ModelCard, **extra: Any) -> dict[str, Any]:
+    """One model as /api/tags and /api/ps list it."""
+    return {
+        "name": model.name,
+        "model": model.name,
+        "size": model.size,
+        "digest": model.digest,
+        "details": model.details(),
+        **extra,
+    }
+
+
 @ollama.get("/api/tags")
 def tags() -> Response:
-    model = card()
-    return jsonify(
-        models=[
-            {
-                "name": model.name,
-                "model": model.name,
-                "modified_at": model.modified_at,
-                "size": model.size,
-                "digest": model.digest,
-                "details": model.details(),
-            }
-        ]
-    )
+    return jsonify(models=[_entry(card(), modified_at=card().modified_at)])
 
 
 @ollama.get("/api/ps")
 def running() -> Response:
-    model = card()
-    return jsonify(
-        models=[
-            {
-                "name": model.name,
-                "model": model.name,
-                "size": model.size,
-                "digest": model.digest,
-                "details": model.details(),
-                "expires_at": "2318-08-26T00:00:00Z",  # resident for the server's life
-                "size_vram": 0,
-                "context_length": current_app.config["CONTEXT_PER_SLOT"],
-            }
-        ]
-    )
+    resident = {
+        "expires_at": "2318-08-26T00:00:00Z",  # resident for the server's life
+        "size_vram": 0,
+        "context_length": current_app.config["CONTEXT_PER_SLOT"],
+    }
+    return jsonify(models=[_entry(card(), **resident)])
 
 
 @ollama.post("/api/show")
