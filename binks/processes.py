@@ -60,8 +60,15 @@ def free_port() -> int:
 class FunctionProcess:
     """One running instance. ``started`` is the monotonic time of the spawn."""
 
-    def __init__(self, spec: FunctionSpec, port: int | None = None, env: Mapping[str, str] = ()):
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        port: int | None = None,
+        env: Mapping[str, str] = (),
+        readiness_path: str = READINESS_PATH,
+    ):
         self.spec = spec
+        self.readiness_path = readiness_path
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         overrides = {
@@ -76,6 +83,9 @@ class FunctionProcess:
         self._env = {**os.environ, **overrides}
         self._process: subprocess.Popen[bytes] | None = None
         self.started = 0.0
+
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
 
     def start(self, log: int | None = subprocess.DEVNULL) -> FunctionProcess:
         self.started = time.monotonic()
@@ -99,7 +109,7 @@ class FunctionProcess:
                     f"{self.spec.service} exited with code {self._process.returncode} before ready"
                 )
             try:
-                with urllib.request.urlopen(self.url + READINESS_PATH, timeout=2) as answer:
+                with urllib.request.urlopen(self.url + self.readiness_path, timeout=2) as answer:
                     if answer.status == 200:
                         return time.monotonic() - self.started
             except (urllib.error.URLError, ConnectionError, TimeoutError):

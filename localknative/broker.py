@@ -1,0 +1,333 @@
+"""Knative Eventing, locally: broker ingress, trigger fan-out, delivery, replies.
+
+Contracts (``../shared/reference/knative-contracts.md`` §2): ingress answers 202
+once the event is persisted; each matching Trigger gets its own delivery with
+independent retries (network errors, 404, 408, 409, 429, 5xx), then the
+dead-letter sink with ``knativeerrordest/code/data``; a 2xx reply carrying a
+CloudEvent re-enters the broker with the TTL decremented; a non-event 2xx body is
+a failure (502).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+
+from localknative.filters import legacy_matches, matches
+from localknative.manifests import Broker, Delivery, Destination, Manifests, Trigger
+from localknative.serving import Serving, ServingError
+from localknative.store import EventStore, PendingDelivery, StoredEvent
+from shared.runtime.cloudevent import Incoming, decode
+from shared.runtime.errors import FunctionError, InvalidEvent
+
+MAX_TTL = 255
+TTL = "knativebrokerttl"
+ARRIVAL = "knativearrivaltime"
+RETRYABLE = {404, 408, 409, 429}
+ERROR_DATA_LIMIT = 1024
+_SAFE = "".join(c for c in map(chr, range(0x21, 0x7F)) if c not in ' "%')
+
+
+class IngressError(Exception):
+    def __init__(self, status: int, reason: str, details: Mapping[str, Any] | None = None) -> None:
+        super().__init__(reason)
+        self.status, self.reason, self.details = status, reason, dict(details or {})
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: int | None
+    body: bytes = b""
+    error: str | None = None
+    reply: Incoming | None = None
+
+
+def wire_attributes(incoming: Incoming) -> dict[str, str]:
+    """Attributes in their string wire form (as headers carry them)."""
+    out = {}
+    for name, value in incoming.attributes.items():
+        if isinstance(value, datetime):
+            value = value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        elif isinstance(value, bool):
+            value = str(value).lower()
+        out[name] = str(value)
+    return out
+
+
+def wire_data(incoming: Incoming) -> bytes:
+    data = incoming.data
+    if data is None:
+        return b""
+    if isinstance(data, bytes):
+        return data
+    if isinstance(data, str):
+        return data.encode()
+    return json.dumps(data, separators=(",", ":")).encode()
+
+
+def binary_headers(attributes: Mapping[str, str]) -> dict[str, str]:
+    headers = {}
+    for name, value in attributes.items():
+        if name == TTL:
+            continue  # stripped before delivery, re-attached to the reply
+        if name == "datacontenttype":
+            headers["Content-Type"] = value
+        else:
+            headers[f"ce-{name}"] = quote(value, safe=_SAFE)
+    return headers
+
+
+class Eventing:
+    """Brokers and triggers of the loaded manifests, backed by the event store."""
+
+    def __init__(self, manifests: Manifests, store: EventStore, serving: Serving, base_url: str):
+        self.brokers: dict[tuple[str, str], Broker] = manifests.brokers
+        self.triggers: dict[str, Trigger] = {
+            f"{t.namespace}/{t.name}": t for t in manifests.triggers
+        }
+        self.store = store
+        self.serving = serving
+        self.base_url = base_url
+        self.session: aiohttp.ClientSession | None = None
+        self.in_flight = asyncio.Semaphore(256)  # bounded concurrent deliveries
+        self.tasks: set[asyncio.Task] = set()
+
+    async def start(self) -> int:
+        """Open the client and resume every delivery a previous run left pending."""
+        self.session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=512, limit_per_host=256),
+            auto_decompress=False,
+        )
+        pending = await asyncio.to_thread(self.store.pending)
+        for delivery in pending:
+            self._spawn(delivery)
+        return len(pending)
+
+    async def stop(self) -> None:
+        for task in list(self.tasks):
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        if self.session:
+            await self.session.close()
+
+    # --- ingress -------------------------------------------------------------------------
+
+    async def ingest(
+        self, namespace: str, name: str, headers: Mapping[str, str], body: bytes
+    ) -> int:
+        """Validate, persist and fan out one event; returns its sequence number."""
+        broker = self.brokers.get((namespace, name))
+        if broker is None:
+            raise IngressError(404, f"broker {namespace}/{name} not found")
+        try:
+            incoming = decode(headers, body)
+        except FunctionError as error:
+            raise IngressError(400, error.reason, error.details) from None
+        if incoming.mode == "plain":
+            raise IngressError(
+                400, "not a CloudEvent: send ce-* headers or application/cloudevents+json"
+            )
+        attributes = wire_attributes(incoming)
+        try:
+            ttl = int(attributes.get(TTL, MAX_TTL))
+        except ValueError:
+            raise IngressError(400, f"{TTL} must be an integer") from None
+        if ttl <= 0:
+            raise IngressError(400, f"{TTL} exhausted: event dropped (loop guard)")
+        return await self._accept(broker, attributes, wire_data(incoming), ttl, origin="ingress")
+
+    async def _accept(
+        self, broker: Broker, attributes: dict[str, str], data: bytes, ttl: int, origin: str
+    ) -> int:
+        attributes = {**attributes, TTL: str(ttl)}
+        attributes.setdefault(ARRIVAL, datetime.now(UTC).isoformat().replace("+00:00", "Z"))
+        chosen = [
+            key
+            for key, trigger in self.triggers.items()
+            if trigger.broker == broker.name
+            and trigger.namespace == broker.namespace
+            and self._passes(trigger, attributes)
+        ]
+        seq, created = await asyncio.wrap_future(
+            self.store.accept(broker.namespace, broker.name, attributes, data, chosen, origin)
+        )
+        event = StoredEvent(seq, broker.namespace, broker.name, attributes, data)
+        for delivery_id, trigger in created:
+            self._spawn(PendingDelivery(delivery_id, trigger, 0, event))
+        return seq
+
+    @staticmethod
+    def _passes(trigger: Trigger, attributes: Mapping[str, str]) -> bool:
+        if trigger.filters:  # filters override filter
+            return matches(trigger.filters, attributes)
+        return legacy_matches(trigger.attributes, attributes)
+
+    # --- delivery ------------------------------------------------------------------------
+
+    def _spawn(self, delivery: PendingDelivery) -> None:
+        task = asyncio.get_running_loop().create_task(self._deliver(delivery))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    def _delivery_spec(self, trigger: Trigger) -> Delivery:
+        broker = self.brokers[(trigger.namespace, trigger.broker)]
+        return trigger.delivery or broker.delivery or Delivery()
+
+    async def _deliver(self, delivery: PendingDelivery) -> None:
+        trigger = self.triggers.get(delivery.trigger)
+        if trigger is None:  # the manifest changed since the event was accepted
+            await asyncio.wrap_future(
+                self.store.record_attempt(
+                    delivery.id,
+                    delivery.attempts,
+                    "(gone)",
+                    None,
+                    f"trigger {delivery.trigger} no longer exists",
+                    0,
+                    "dead",
+                )
+            )
+            return
+        spec = self._delivery_spec(trigger)
+        attempt = delivery.attempts
+        event = delivery.event
+        async with self.in_flight:
+            while True:
+                attempt += 1
+                started = time.monotonic()
+                outcome = await self._send(trigger.subscriber, trigger.namespace, event, spec)
+                ok = (
+                    outcome.status is not None and 200 <= outcome.status < 300 and not outcome.error
+                )
+                final = ok or not self._retryable(outcome) or attempt > spec.retry
+                state = "delivered" if ok else ("failed" if final else None)
+                await asyncio.wrap_future(
+                    self.store.record_attempt(
+                        delivery.id,
+                        attempt,
+                        self._describe(trigger.subscriber),
+                        outcome.status,
+                        outcome.error,
+                        (time.monotonic() - started) * 1000,
+                        state,
+                    )
+                )
+                if ok:
+                    if outcome.reply is not None:
+                        await self._reply(event, outcome.reply)
+                    return
+                if final:
+                    break
+                await asyncio.sleep(spec.wait_before_retry(attempt))
+        if spec.dead_letter is not None:
+            await self._dead_letter(event, trigger, spec, outcome)
+
+    @staticmethod
+    def _retryable(outcome: Outcome) -> bool:
+        return outcome.status is None or outcome.status in RETRYABLE or outcome.status >= 500
+
+    @staticmethod
+    def _describe(destination: Destination) -> str:
+        return destination.uri or f"service:{destination.namespace}/{destination.service}"
+
+    async def _reply(self, cause: StoredEvent, reply: Incoming) -> None:
+        ttl = int(cause.attributes.get(TTL, MAX_TTL)) - 1
+        broker = self.brokers[(cause.namespace, cause.broker)]
+        attributes = wire_attributes(reply)
+        attributes.pop(ARRIVAL, None)
+        if ttl <= 0:
+            await asyncio.wrap_future(
+                self.store.accept(
+                    broker.namespace,
+                    broker.name,
+                    {**attributes, TTL: "0"},
+                    wire_data(reply),
+                    [],
+                    origin="reply-dropped-ttl",
+                )
+            )
+            return
+        await self._accept(broker, attributes, wire_data(reply), ttl, origin="reply")
+
+    async def _dead_letter(
+        self, event: StoredEvent, trigger: Trigger, spec: Delivery, failure: Outcome
+    ) -> None:
+        data = base64.b64encode(failure.body or (failure.error or "").encode()).decode()
+        attributes = {
+            **event.attributes,
+            "knativeerrordest": self._describe(trigger.subscriber),
+            "knativeerrorcode": str(failure.status if failure.status is not None else -1),
+            "knativeerrordata": data[:ERROR_DATA_LIMIT],
+        }
+        letter = StoredEvent(event.seq, event.namespace, event.broker, attributes, event.data)
+        for attempt in range(1, spec.retry + 2):
+            outcome = await self._send(spec.dead_letter, trigger.namespace, letter, spec)
+            if outcome.status is not None and 200 <= outcome.status < 300:
+                return
+            if not self._retryable(outcome):
+                return
+            await asyncio.sleep(spec.wait_before_retry(attempt))
+
+    async def _send(
+        self, destination: Destination, namespace: str, event: StoredEvent, spec: Delivery
+    ) -> Outcome:
+        headers = {**binary_headers(event.attributes), "Prefer": "reply", "Kn-Namespace": namespace}
+        if destination.uri:
+            return await self._post(destination.uri, headers, event.data, spec.timeout_s or 300)
+        if self.serving.builtin(destination.namespace, destination.service):
+            await self.record_sink(destination.service, event.attributes, event.data)
+            return Outcome(202)
+        state = self.serving.state(destination.namespace, destination.service)
+        timeout = min(spec.timeout_s or state.spec.timeout_s, state.spec.timeout_s)
+        try:
+            instance = await self.serving.acquire(
+                destination.namespace, destination.service, timeout
+            )
+        except (TimeoutError, ServingError) as problem:
+            return Outcome(503, error=str(problem))
+        try:
+            return await self._post(instance.process.url, headers, event.data, timeout)
+        finally:
+            await self.serving.release(destination.namespace, destination.service, instance)
+
+    async def _post(
+        self, url: str, headers: dict[str, str], body: bytes, timeout_s: float
+    ) -> Outcome:
+        assert self.session is not None
+        try:
+            async with self.session.post(
+                url, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=timeout_s)
+            ) as response:
+                payload = await response.read()
+                status = response.status
+                answer_headers = dict(response.headers)
+        except (aiohttp.ClientError, TimeoutError, OSError) as problem:
+            return Outcome(None, error=f"{type(problem).__name__}: {problem}")
+        if not 200 <= status < 300:
+            return Outcome(status, payload, error=f"HTTP {status}")
+        has_event = any(k.lower().startswith("ce-") for k in answer_headers) or payload.strip()
+        if not has_event:
+            return Outcome(status)
+        try:
+            reply = decode(answer_headers, payload)
+            if reply.mode == "plain":
+                raise InvalidEvent("a 2xx body must be empty or a CloudEvent")
+        except (FunctionError, ValueError) as problem:
+            reason = getattr(problem, "reason", str(problem))
+            return Outcome(502, payload, error=f"reply is not a CloudEvent: {reason}")
+        return Outcome(status, reply=reply)
+
+    async def record_sink(self, service: str, attributes: Mapping[str, str], data: bytes) -> None:
+        """What the platform's event_display stand-in received (shown by ``binks events``)."""
+        await asyncio.wrap_future(
+            self.store.accept("-", service, dict(attributes), data, [], origin=f"sink:{service}")
+        )

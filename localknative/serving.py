@@ -1,0 +1,259 @@
+"""Knative Serving, locally: instances per Service, scale from and to zero, concurrency.
+
+Like Knative's activator, a request for a Service at zero is *held* while an
+instance starts, never failed. ``containerConcurrency`` bounds the requests one
+instance takes; above it another instance starts, up to ``max-scale``. An
+instance idle for the stable window (plus the retention period) is stopped with
+SIGTERM, down to ``min-scale``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from binks.processes import REPO, FunctionProcess, FunctionSpec
+from localknative.manifests import Service
+
+#: Images the platform serves itself instead of starting a process.
+EVENT_DISPLAY = "event_display"
+LOCAL_MAX_SCALE = 10  # max-scale 0 means unlimited on a cluster; one machine has limits
+_IMAGE = re.compile(r"(?:.*/)?(?P<role>[a-z0-9-]+?)-(?P<variant>agno|crewai)(?::[\w.-]+)?(?:@.*)?$")
+
+
+class ServingError(RuntimeError):
+    """A Service that cannot run locally, or an instance that never became ready."""
+
+
+def function_for_image(image: str) -> FunctionSpec | None:
+    """``ghcr.io/x/code-reviewer-agno:0.1.0`` → functions/code_reviewer on agno.
+
+    The image name is the link between a manifest and the code: the same name
+    ``make images`` builds from ``functions/<role>/`` for a variant. ``None`` for
+    Knative's event_display, which the platform serves itself.
+    """
+    if EVENT_DISPLAY in image.rsplit("/", 1)[-1]:
+        return None
+    match = _IMAGE.match(image)
+    if not match:
+        raise ServingError(f"image {image!r} is not <role>-<agno|crewai>: cannot run it locally")
+    try:
+        return FunctionSpec(match["role"].replace("-", "_"), match["variant"])
+    except ValueError as problem:
+        raise ServingError(f"image {image!r}: {problem}") from None
+
+
+@dataclass
+class Instance:
+    process: FunctionProcess
+    started: float
+    ready_s: float = 0.0
+    active: int = 0
+    served: int = 0
+    last_used: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class ServiceState:
+    """One Service's instances and the requests waiting for one."""
+
+    spec: Service
+    function: FunctionSpec | None
+    env: dict[str, str]
+    instances: list[Instance] = field(default_factory=list)
+    starting: int = 0
+    restarts: int = 0
+    cold_starts: list[float] = field(default_factory=list)
+    changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    @property
+    def capacity(self) -> int:
+        return self.spec.container_concurrency or 1_000_000
+
+    @property
+    def max_scale(self) -> int:
+        return min(self.spec.max_scale or LOCAL_MAX_SCALE, LOCAL_MAX_SCALE)
+
+
+class Serving:
+    """All Services of the loaded manifests."""
+
+    def __init__(
+        self,
+        services: Mapping[tuple[str, str], Service],
+        env: Mapping[str, str],
+        window_s: float | None = None,
+        log_dir: Path | None = None,
+    ) -> None:
+        self.window_s = window_s
+        self.log_dir = log_dir
+        self.states: dict[tuple[str, str], ServiceState] = {}
+        for key, spec in services.items():
+            function = function_for_image(spec.image)
+            service_env = {
+                **spec.env,
+                **env,
+                "K_SERVICE": spec.name,
+                "K_CONFIGURATION": spec.name,
+                "K_REVISION": f"{spec.name}-00001",
+            }
+            self.states[key] = ServiceState(spec, function, service_env)
+
+    def state(self, namespace: str, name: str) -> ServiceState:
+        try:
+            return self.states[(namespace, name)]
+        except KeyError:
+            raise LookupError(f"no Service {namespace}/{name}") from None
+
+    def builtin(self, namespace: str, name: str) -> bool:
+        return self.state(namespace, name).function is None
+
+    async def start(self) -> None:
+        """Start ``max(initial-scale, min-scale)`` instances per Service, as a deploy does."""
+        await asyncio.gather(
+            *(
+                self._scale_up(state)
+                for state in self.states.values()
+                if state.function
+                for _ in range(max(state.spec.initial_scale, state.spec.min_scale))
+            )
+        )
+
+    async def acquire(self, namespace: str, name: str, timeout_s: float) -> Instance:
+        """An instance with free capacity; starts one (held, not failed) if there is none."""
+        state = self.state(namespace, name)
+        if state.function is None:
+            raise ServingError(f"{name} is served by the platform itself")
+        deadline = time.monotonic() + timeout_s
+        async with state.changed:
+            while True:
+                state.instances = [i for i in state.instances if self._alive(state, i)]
+                free = [i for i in state.instances if i.active < state.capacity]
+                if free:
+                    instance = min(free, key=lambda i: i.active)
+                    instance.active += 1
+                    return instance
+                waiting_for_start = state.starting > 0
+                if not waiting_for_start and len(state.instances) < state.max_scale:
+                    state.starting += 1
+                    asyncio.get_running_loop().create_task(self._scale_up(state, counted=True))
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"no instance of {name} could take the request in time")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(state.changed.wait(), remaining)
+
+    async def release(self, namespace: str, name: str, instance: Instance) -> None:
+        state = self.state(namespace, name)
+        async with state.changed:
+            instance.active -= 1
+            instance.served += 1
+            instance.last_used = time.monotonic()
+            state.changed.notify_all()
+
+    def _alive(self, state: ServiceState, instance: Instance) -> bool:
+        if instance.process.running():
+            return True
+        state.restarts += 1  # it died: a new one starts on demand
+        return False
+
+    async def _scale_up(self, state: ServiceState, counted: bool = False) -> None:
+        if not counted:
+            async with state.changed:
+                state.starting += 1
+        process = FunctionProcess(
+            state.function,
+            env=state.env,
+            readiness_path=state.spec.readiness_path or "/health/readiness",
+        )
+        log = None
+        if self.log_dir:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            log = (self.log_dir / f"{state.spec.name}.log").open("ab")
+        instance = Instance(process, time.monotonic())
+        try:
+            process.start(log=log.fileno() if log else subprocess.DEVNULL)
+            instance.ready_s = await asyncio.to_thread(process.wait_ready, state.spec.timeout_s)
+        except (RuntimeError, TimeoutError) as problem:
+            print(f"localknative: {state.spec.name} failed to start: {problem}", file=sys.stderr)
+            process.stop(5)
+            instance = None
+        finally:
+            if log:
+                log.close()
+        async with state.changed:
+            state.starting -= 1
+            if instance:
+                state.instances.append(instance)
+                state.cold_starts.append(instance.ready_s)
+            state.changed.notify_all()
+
+    async def reap(self) -> None:
+        """Scale idle Services toward min-scale after their stable window (run forever)."""
+        while True:
+            await asyncio.sleep(min(1.0, (self.window_s or 2.0) / 2))
+            now = time.monotonic()
+            for state in self.states.values():
+                idle_for = self.window_s
+                if idle_for is None:
+                    idle_for = state.spec.window_s + state.spec.retention_s
+                async with state.changed:
+                    idle = [
+                        i for i in state.instances if i.active == 0 and now - i.last_used > idle_for
+                    ]
+                    surplus = len(state.instances) - state.spec.min_scale
+                    victims = sorted(idle, key=lambda i: i.last_used)[: max(0, surplus)]
+                    for victim in victims:
+                        state.instances.remove(victim)
+                for victim in victims:
+                    await asyncio.to_thread(victim.process.stop, state.spec.timeout_s)
+
+    async def stop(self) -> None:
+        """SIGTERM every instance (each drains its in-flight requests first)."""
+        everything = [i for s in self.states.values() for i in s.instances]
+        for state in self.states.values():
+            state.instances.clear()
+        await asyncio.gather(*(asyncio.to_thread(i.process.stop, 30) for i in everything))
+
+    def status(self) -> list[dict[str, Any]]:
+        """What ``binks ps`` shows."""
+        rows = []
+        for (namespace, name), state in sorted(self.states.items()):
+            rows.append(
+                {
+                    "service": name,
+                    "namespace": namespace,
+                    "image": state.spec.image,
+                    "local": "platform (event_display)"
+                    if state.function is None
+                    else f"functions/{state.function.role} on {state.function.variant}",
+                    "instances": [
+                        {
+                            "pid": i.process.pid,
+                            "port": i.process.port,
+                            "active": i.active,
+                            "served": i.served,
+                            "ready_s": round(i.ready_s, 3),
+                            "idle_s": round(time.monotonic() - i.last_used, 1),
+                        }
+                        for i in state.instances
+                    ],
+                    "starting": state.starting,
+                    "scale": f"{len(state.instances)}/{state.spec.min_scale}-{state.max_scale}",
+                    "restarts": state.restarts,
+                    "cold_starts_s": [round(s, 3) for s in state.cold_starts[-5:]],
+                }
+            )
+        return rows
+
+
+def default_log_dir() -> Path:
+    return REPO / "state" / "logs"

@@ -1,0 +1,100 @@
+"""``binks up``: load the manifests, start the platform, serve until SIGTERM/Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from aiohttp import web
+
+from binks.processes import REPO
+from localknative.broker import Eventing
+from localknative.manifests import load
+from localknative.server import create_app
+from localknative.serving import Serving
+from localknative.store import EventStore
+
+DEFAULT_PORT = 8470  # functions take ephemeral ports (32768+) locally and 8080 in containers
+DEFAULT_MANIFESTS = REPO / "knative" / "base"
+DEFAULT_STATE = REPO / "state"
+
+
+async def serve(
+    port: int = DEFAULT_PORT,
+    manifests: Path = DEFAULT_MANIFESTS,
+    state_dir: Path = DEFAULT_STATE,
+    env: Mapping[str, str] | None = None,
+    window_s: float | None = None,
+    host: str = "127.0.0.1",
+    on_ready: Callable[[str], None] | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Run the platform until ``stop`` is set (or SIGTERM/SIGINT when ``stop`` is None)."""
+    loaded = load(manifests)
+    base_url = f"http://{host}:{port}"
+    broker_urls = {key: f"{base_url}/{key[0]}/{key[1]}" for key in loaded.brokers}
+    sink = broker_urls.get(("default", "default")) or next(iter(broker_urls.values()), "")
+    platform_env = {"BINKS_REPO_BASE": str(REPO), "K_SINK": sink, **(env or {})}
+    serving = Serving(loaded.services, platform_env, window_s, log_dir=state_dir / "logs")
+    store = EventStore(state_dir / "events.sqlite3")
+    eventing = Eventing(loaded, store, serving, base_url)
+    stop = stop or _signal_event()
+    runner = web.AppRunner(create_app(eventing, serving), access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as problem:
+        await runner.cleanup()
+        store.close()
+        raise RuntimeError(f"cannot listen on {host}:{port}: {problem.strerror}") from None
+    resumed = await eventing.start()
+    await serving.start()
+    reaper = asyncio.get_running_loop().create_task(serving.reap())
+    if on_ready:
+        on_ready(_banner(base_url, loaded, broker_urls, resumed))
+    try:
+        await stop.wait()
+    finally:
+        reaper.cancel()
+        await runner.cleanup()  # stop taking requests first
+        await eventing.stop()  # pending deliveries stay in the store for the next start
+        await serving.stop()
+        store.close()
+
+
+def _signal_event() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    return stop
+
+
+def _banner(base_url: str, loaded, broker_urls, resumed: int) -> str:
+    lines = [f"localknative: serving on {base_url} (GET /healthz)"]
+    for (namespace, name), url in broker_urls.items():
+        lines.append(f"  broker  {namespace}/{name}: POST {url}")
+    for (namespace, name), service in sorted(loaded.services.items()):
+        lines.append(f"  service {name}: Host {name}.{namespace}.localhost ({service.image})")
+    for trigger in loaded.triggers:
+        lines.append(
+            f"  trigger {trigger.name} → {trigger.subscriber.service or trigger.subscriber.uri}"
+        )
+    if resumed:
+        lines.append(f"  resumed {resumed} pending deliveries from the last run")
+    return "\n".join(lines)
+
+
+def main(port: int, manifests: Path, state_dir: Path, window_s: float | None, env: dict) -> int:
+    def ready(banner: str) -> None:
+        print(banner, flush=True)
+
+    try:
+        asyncio.run(serve(port, manifests, state_dir, env, window_s, on_ready=ready))
+    except RuntimeError as problem:
+        print(f"binks up: error: {problem}", file=sys.stderr)
+        return 2
+    return 0
