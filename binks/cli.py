@@ -6,7 +6,14 @@ import argparse
 import os
 import sys
 
+from binks.processes import REPO
 from events import VARIANTS
+
+
+def client_default() -> str:
+    from binks.client import DEFAULT_PLATFORM
+
+    return DEFAULT_PLATFORM
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -23,7 +30,8 @@ def _serve(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from binks import demo
 
-    return demo.main(args.repository, tuple(args.variants), scripted=args.scripted)
+    keep = False if args.exit else None
+    return demo.main(args.repository, scripted=args.scripted, port=args.port, keep_serving=keep)
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -36,13 +44,126 @@ def _bench(args: argparse.Namespace) -> int:
     return startup.main(runs=args.runs, role=args.function.replace("-", "_"))
 
 
+def _model_env(choice: str) -> tuple[dict[str, str], object]:
+    """The model environment for functions; starts the embedded server when needed."""
+    if choice == "none":  # use what the environment says, start nothing
+        keep = ("OLLAMA_HOST", "BINKS_MODEL", "BINKS_STRUCTURED_ANSWER")
+        return {k: os.environ[k] for k in keep if k in os.environ}, None
+    from modelserver.selection import select
+
+    chosen = select()
+    if chosen.embedded:
+        print(f"==> model: embedded model server at {chosen.url} (gemma3:270m)", flush=True)
+        env = {
+            "OLLAMA_HOST": chosen.url,
+            "BINKS_MODEL": "gemma3:270m",
+            "BINKS_STRUCTURED_ANSWER": "true",
+        }
+    else:
+        print(f"==> model: Ollama at {chosen.url}", flush=True)
+        env = {"OLLAMA_HOST": chosen.url}
+    return env, chosen
+
+
+def _up(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from localknative import up
+
+    env, model = _model_env(args.model)
+    try:
+        return up.main(args.port, Path(args.manifests), Path(args.state), args.window, env)
+    finally:
+        if model is not None:
+            model.stop()
+
+
+def _send(args: argparse.Namespace) -> int:
+    from binks import client
+
+    after = client.last_seq(args.platform) if args.wait_for else 0
+    data = client.event_data(args.data, args.field)
+    extensions = client.parse_pairs(args.extension, "--extension")
+    sent = client.send(args.platform, args.to, args.type, args.source, data, extensions, args.id)
+    print(f"sent {sent['type']} id={sent['id']} binkstask={sent['binkstask']}", file=sys.stderr)
+    if args.wait_for:
+        (row,) = client.wait_for(
+            args.platform, args.wait_for, sent["binkstask"], args.timeout, after
+        )
+        client.print_event(row)
+    return 0
+
+
+def _events(args: argparse.Namespace) -> int:
+    import json
+    import time
+
+    from binks import client
+
+    cursor = 0
+    while True:
+        for row in client.events(args.platform, cursor, args.type):
+            cursor = row["seq"]
+            line = {k: row[k] for k in ("seq", "origin", "broker")}
+            line |= {
+                k: row["attributes"].get(k)
+                for k in ("type", "source", "id", "binkstask", "binksvariant")
+            }
+            line["deliveries"] = [
+                f"{d['trigger']}:{d['state']}({d['attempts']})" for d in row["deliveries"]
+            ]
+            print(json.dumps({k: v for k, v in line.items() if v is not None}), flush=True)
+        if not args.follow:
+            return 0
+        time.sleep(0.5)
+
+
+def _invoke(args: argparse.Namespace) -> int:
+    from binks import client
+
+    status, headers, body = client.invoke(
+        args.platform, args.service, args.namespace, args.data, args.format, args.type, args.source
+    )
+    for key, value in headers.items():
+        if key.lower().startswith("ce-"):
+            print(f"{key}: {value}", file=sys.stderr)
+    print(body.decode(errors="replace"))
+    return 0 if 200 <= status < 300 else 1
+
+
+def _ps(args: argparse.Namespace) -> int:
+    import json
+
+    from binks.client import _request
+
+    _, _, body = _request(args.platform + "/_binks/ps", timeout=10)
+    services = json.loads(body)["services"]
+    print(
+        f"{'SERVICE':<24}{'SCALE':<10}{'INSTANCES':<11}{'RESTARTS':<10}{'COLD STARTS (s)':<24}LOCAL"
+    )
+    for row in services:
+        running = (
+            f"{len(row['instances'])}+{row['starting']}"
+            if row["starting"]
+            else str(len(row["instances"]))
+        )
+        print(
+            f"{row['service']:<24}{row['scale']:<10}{running:<11}{row['restarts']:<10}"
+            f"{row['cold_starts_s']!s:<24}{row['local']}"
+        )
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="binks", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
 
-    demo = commands.add_parser("demo", help="review the sample repository with both variants")
+    demo = commands.add_parser(
+        "demo", help="`make run`: platform + model + one review through the broker, both variants"
+    )
     demo.add_argument("--repository", default="bench/sample-repo", help="path under the repo")
-    demo.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
+    demo.add_argument("--port", type=int, default=8470, help="platform port (default 8470)")
+    demo.add_argument("--exit", action="store_true", help="stop after the replies are shown")
     demo.add_argument(
         "--scripted",
         action="store_true",
@@ -55,6 +176,65 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("variant", choices=VARIANTS)
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
     serve.set_defaults(handler=_serve)
+
+    up = commands.add_parser("up", help="run the local Knative platform from knative/ manifests")
+    up.add_argument("--port", type=int, default=8470, help="platform port (default 8470)")
+    up.add_argument("--manifests", default=str(REPO / "knative" / "base"))
+    up.add_argument("--state", default=str(REPO / "state"), help="event store and logs")
+    up.add_argument(
+        "--window",
+        type=float,
+        default=None,
+        help="scale to zero after SECONDS idle (default: each Service's window, 60s)",
+    )
+    up.add_argument(
+        "--model",
+        choices=("auto", "none"),
+        default="auto",
+        help="auto: OLLAMA_HOST if it answers, else start the embedded model server; "
+        "none: pass OLLAMA_HOST/BINKS_MODEL through, start nothing",
+    )
+    up.set_defaults(handler=_up)
+
+    platform = argparse.ArgumentParser(add_help=False)
+    platform.add_argument("--platform", default=client_default(), help="URL of `binks up`")
+
+    send = commands.add_parser(
+        "send", parents=[platform], help="publish a CloudEvent (kn event send)"
+    )
+    send.add_argument("--to", default="broker:default", help="broker:NAME or broker:NS/NAME")
+    send.add_argument("--type", required=True)
+    send.add_argument("--source", default="/binks/cli")
+    send.add_argument("--id", default=None)
+    send.add_argument("--data", default=None, help="JSON data")
+    send.add_argument("--field", action="append", default=[], help="data field key=value")
+    send.add_argument("--extension", "-e", action="append", default=[], help="extension k=v")
+    send.add_argument(
+        "--wait-for",
+        default=None,
+        help="print the first event of this type with the same binkstask",
+    )
+    send.add_argument("--timeout", type=float, default=300)
+    send.set_defaults(handler=_send)
+
+    show = commands.add_parser("events", parents=[platform], help="the event log")
+    show.add_argument("--follow", "-f", action="store_true")
+    show.add_argument("--type", default=None)
+    show.set_defaults(handler=_events)
+
+    invoke = commands.add_parser(
+        "invoke", parents=[platform], help="call a Service (kn func invoke)"
+    )
+    invoke.add_argument("service")
+    invoke.add_argument("--namespace", default="default")
+    invoke.add_argument("--data", default=None, help='default: {"message":"Hello World"}')
+    invoke.add_argument("--format", choices=("http", "cloudevent"), default="http")
+    invoke.add_argument("--type", default="boson.fn")
+    invoke.add_argument("--source", default="/boson/fn")
+    invoke.set_defaults(handler=_invoke)
+
+    ps = commands.add_parser("ps", parents=[platform], help="services, instances, scale")
+    ps.set_defaults(handler=_ps)
 
     bench = commands.add_parser("bench", help="measure: agno vs crewai startup, or the model")
     bench.add_argument(
@@ -75,7 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (ValueError, FileNotFoundError, RuntimeError, TimeoutError) as problem:
+    except (ValueError, FileNotFoundError, RuntimeError, TimeoutError, LookupError) as problem:
+        # ClientError, ManifestError, ServingError are among these: messages name the problem
         print(f"binks: error: {problem}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

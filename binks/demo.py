@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
+import subprocess
+import sys
 import textwrap
 import time
 import urllib.error
@@ -14,9 +18,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from binks.processes import FunctionProcess, FunctionSpec
+from binks import client
 from binks.scripted_ollama import ScriptedOllama, review_script
-from events import REVIEW_REQUESTED, TASK_EXTENSION, VARIANTS
+from events import (
+    REVIEW_COMPLETED,
+    REVIEW_FAILED,
+    REVIEW_REQUESTED,
+    TASK_EXTENSION,
+    VARIANT_EXTENSION,
+)
 from modelserver.selection import select
 from shared.runtime.config import DEFAULT_MODEL, DEFAULT_OLLAMA_HOST, normalise_ollama_host
 
@@ -63,13 +73,13 @@ SAMPLE_REVIEW = {
 
 @dataclass(frozen=True)
 class Result:
+    """One variant's part of the demo, read back from the platform."""
+
     variant: str
-    ready_s: float
+    cold_start_s: float | None
     reply_s: float
-    status: int
     event_type: str
     data: dict[str, Any]
-    rss_mb: float
 
 
 def send_review(url: str, repository: str, task: str) -> tuple[int, dict[str, str], dict]:
@@ -91,27 +101,15 @@ def send_review(url: str, repository: str, task: str) -> tuple[int, dict[str, st
         return error.code, dict(error.headers), json.loads(error.read() or b"{}")
 
 
-def run_variant(variant: str, env: dict[str, str], repository: str, task: str) -> Result:
-    """Spawn one instance, wait for readiness, send the request, stop it."""
-    with FunctionProcess(FunctionSpec("code_reviewer", variant), env=env) as instance:
-        ready_s = instance.wait_ready()
-        rss_mb = instance.rss_bytes() / 2**20
-        status, headers, data = send_review(instance.url, repository, task)
-        reply_s = time.monotonic() - instance.started
-    lowered = {k.lower(): v for k, v in headers.items()}
-    event_type = lowered.get("ce-type", "(no event)")
-    return Result(variant, ready_s, reply_s, status, event_type, data, rss_mb)
-
-
 def describe(result: Result) -> list[str]:
     """The lines of one column."""
     data = result.data
+    cold = f"{result.cold_start_s:6.2f} s" if result.cold_start_s is not None else "   (warm)"
     lines = [
         f"code-reviewer-{result.variant}",
-        f"ready after    {result.ready_s:6.2f} s from process start",
-        f"reply after    {result.reply_s:6.2f} s from process start",
-        f"idle memory    {result.rss_mb:6.1f} MiB RSS (gunicorn master + worker)",
-        f"HTTP {result.status}  {result.event_type}",
+        f"cold start     {cold} (process spawn → ready)",
+        f"reply after    {result.reply_s:6.2f} s (request accepted → reply accepted)",
+        f"{result.event_type}",
         "",
     ]
     if "findings" in data:
@@ -163,26 +161,105 @@ def choose_model(scripted: bool) -> tuple[dict[str, str], Callable[[], None]]:
     return env, chosen.stop
 
 
+def start_platform(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    """``binks up`` as a real process, with the model environment chosen here."""
+    command = [sys.executable, "-m", "binks.cli", "up", "--port", str(port), "--model", "none"]
+    process = subprocess.Popen(command, env={**os.environ, **env})
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"binks up exited with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
+                return process
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.1)
+    process.terminate()
+    raise TimeoutError("the platform did not answer /healthz within 30 s")
+
+
+def collect(platform: str, rows: list[dict[str, Any]], request: dict[str, Any]) -> list[Result]:
+    cold = {row["service"]: row["cold_starts_s"] for row in _ps(platform)}
+    results = []
+    for row in sorted(rows, key=lambda r: r["attributes"].get(VARIANT_EXTENSION, "")):
+        variant = row["attributes"].get(VARIANT_EXTENSION, "?")
+        starts = cold.get(f"code-reviewer-{variant}") or [None]
+        results.append(
+            Result(
+                variant,
+                starts[0],
+                row["accepted_at"] - request["accepted_at"],
+                row["attributes"]["type"],
+                json.loads(row["data"] or "{}"),
+            )
+        )
+    return results
+
+
+def _ps(platform: str) -> list[dict[str, Any]]:
+    with urllib.request.urlopen(platform + "/_binks/ps", timeout=10) as answer:
+        return json.load(answer)["services"]
+
+
 def main(
     repository: str = SAMPLE_REPOSITORY,
-    variants: tuple[str, ...] = VARIANTS,
     scripted: bool = False,
+    port: int = 8470,
+    keep_serving: bool | None = None,
 ) -> int:
+    """Model + platform + one review request for both variants, through the broker."""
     env, stop_model = choose_model(scripted)
-    task = f"demo-{uuid.uuid4().hex[:8]}"
-    results = []
+    platform = f"http://127.0.0.1:{port}"
+    process = None
     try:
-        for variant in variants:
-            print(f"==> starting code-reviewer-{variant}, sending one {REVIEW_REQUESTED} ...")
-            results.append(run_variant(variant, env, repository, task))
+        process = start_platform(env, port)
+        after = client.last_seq(platform)
+        sent = client.send(
+            platform,
+            "broker:default",
+            REVIEW_REQUESTED,
+            "/binks/cli",
+            json.dumps({"repository": repository}).encode(),
+            {},
+        )
+        print(
+            f"==> published {REVIEW_REQUESTED} (no binksvariant: both variants take it), "
+            f"binkstask={sent[TASK_EXTENSION]}; waiting for both replies ...",
+            flush=True,
+        )
+        task = sent[TASK_EXTENSION]
+        replies = client.wait_for(
+            platform, (REVIEW_COMPLETED, REVIEW_FAILED), task, 900, after, count=2
+        )
+        request = next(
+            r for r in client.events(platform, after) if r["attributes"]["id"] == sent["id"]
+        )
+        results = collect(platform, replies, request)
+        width = max(40, (shutil.get_terminal_size((160, 40)).columns - 3) // 2)
+        print()
+        columns = [describe(result) for result in results] or [["no reply arrived"]]
+        print(
+            side_by_side(columns[0], columns[1], width)
+            if len(columns) == 2
+            else "\n".join(columns[0])
+        )
+        print()
+        if keep_serving is None:
+            keep_serving = sys.stdin.isatty()
+        if keep_serving:
+            print(
+                f"The platform keeps serving on {platform}. Try, in another terminal:\n"
+                f"  .venv/bin/binks send --type {REVIEW_REQUESTED} --field repository={repository}"
+                f" --extension binksvariant=crewai --wait-for {REVIEW_COMPLETED}\n"
+                "  .venv/bin/binks events --follow    .venv/bin/binks ps\n"
+                "Ctrl-C stops everything.",
+                flush=True,
+            )
+            with contextlib.suppress(KeyboardInterrupt):
+                process.wait()
+        return 0 if len(results) == 2 else 1
     finally:
+        if process and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            process.wait(60)
         stop_model()
-    width = max(40, (shutil.get_terminal_size((160, 40)).columns - 3) // 2)
-    print()
-    if len(results) == 2:
-        print(side_by_side(describe(results[0]), describe(results[1]), width))
-    else:
-        print("\n".join(describe(results[0])))
-    print()
-    print("Spawn and memory figures are single runs; `binks bench` measures them properly.")
-    return 0 if all(r.status == 200 for r in results) else 1
