@@ -1,0 +1,235 @@
+"""A real platform process (``binks up``) per test module, and recording subscribers."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from binks.processes import REPO, free_port
+
+
+@dataclass
+class Platform:
+    """``binks up`` as a subprocess on a free port, with its own manifests and state."""
+
+    manifests: Path
+    state: Path
+    env: dict[str, str] = field(default_factory=dict)
+    window_s: float = 2.0
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Platform:
+        command = [
+            sys.executable,
+            "-m",
+            "binks.cli",
+            "up",
+            "--port",
+            str(self.port),
+            "--manifests",
+            str(self.manifests),
+            "--state",
+            str(self.state),
+            "--window",
+            str(self.window_s),
+            "--model",
+            "none",
+        ]
+        with (self.state.parent / f"platform-{self.port}.log").open("ab") as log:
+            self.process = subprocess.Popen(
+                command, cwd=REPO, env=self._env(), stdout=log, stderr=log
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(self.url + "/healthz", timeout=1)
+                return self
+            except (urllib.error.URLError, OSError):
+                assert self.process.poll() is None, "the platform exited at start"
+                time.sleep(0.05)
+        raise TimeoutError("platform did not start")
+
+    def _env(self) -> dict[str, str]:
+        import os
+
+        return {**os.environ, **self.env}
+
+    def stop(self, kill: bool = False) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+            self.process.wait(60)
+
+    def post(self, path: str, body: bytes, headers: dict[str, str], method: str = "POST"):
+        request = urllib.request.Request(self.url + path, body, headers, method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=60) as answer:
+                return answer.status, dict(answer.headers), answer.read()
+        except urllib.error.HTTPError as error:
+            return error.code, dict(error.headers), error.read()
+
+    def send(self, event_type: str, data: dict | None = None, **extensions: str) -> tuple[int, str]:
+        event_id = str(uuid.uuid4())
+        headers = {
+            "ce-specversion": "1.0",
+            "ce-id": event_id,
+            "ce-source": "/tests",
+            "ce-type": event_type,
+            "content-type": "application/json",
+            **{f"ce-{k}": v for k, v in extensions.items()},
+        }
+        status, _, _ = self.post("/default/default", json.dumps(data or {}).encode(), headers)
+        return status, event_id
+
+    def events(self, event_type: str | None = None) -> list[dict]:
+        query = f"?limit=1000&type={event_type}" if event_type else "?limit=1000"
+        with urllib.request.urlopen(self.url + "/_binks/events" + query) as answer:
+            return json.load(answer)["events"]
+
+    def ps(self) -> dict[str, dict]:
+        with urllib.request.urlopen(self.url + "/_binks/ps") as answer:
+            return {row["service"]: row for row in json.load(answer)["services"]}
+
+    def wait(
+        self, condition: Callable[[], object], timeout_s: float = 30, what: str = ""
+    ) -> object:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            result = condition()
+            if result:
+                return result
+            time.sleep(0.1)
+        raise AssertionError(f"timed out waiting for {what or condition}")
+
+
+@dataclass
+class Received:
+    headers: dict[str, str]
+    body: bytes
+    at: float
+
+
+class Subscriber:
+    """A real HTTP subscriber that records requests and answers from a script.
+
+    ``responses`` is consumed one per request: (status, headers, body); when it
+    runs out, ``default`` answers.
+    """
+
+    def __init__(
+        self, default=(202, {}, b""), responses=(), delay_s: float = 0.0, port: int = 0
+    ) -> None:
+        self.default = default
+        self.responses = list(responses)
+        self.delay_s = delay_s
+        self.received: list[Received] = []
+        self.lock = threading.Lock()
+        subscriber = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with subscriber.lock:
+                    subscriber.received.append(Received(dict(self.headers), body, time.monotonic()))
+                    status, headers, payload = (
+                        subscriber.responses.pop(0) if subscriber.responses else subscriber.default
+                    )
+                if subscriber.delay_s:
+                    time.sleep(subscriber.delay_s)
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def subscribers() -> Iterator[Callable[..., Subscriber]]:
+    made: list[Subscriber] = []
+
+    def make(*args, **kwargs) -> Subscriber:
+        made.append(Subscriber(*args, **kwargs))
+        return made[-1]
+
+    yield make
+    for subscriber in made:
+        subscriber.close()
+
+
+BROKER = """
+apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata: {{name: default, namespace: default}}
+spec:
+  delivery: {delivery}
+"""
+
+
+def trigger(name: str, uri: str, filters: str = "", delivery: str = "") -> str:
+    return f"""
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: {{name: {name}, namespace: default}}
+spec:
+  broker: default
+{filters}
+  subscriber: {{uri: "{uri}"}}
+{delivery}
+"""
+
+
+@pytest.fixture
+def platform_factory(tmp_path: Path) -> Iterator[Callable[..., Platform]]:
+    started: list[Platform] = []
+
+    def make(
+        manifest: str, env: dict | None = None, window_s: float = 2.0, state: Path | None = None
+    ) -> Platform:
+        directory = tmp_path / f"manifests-{len(started)}"
+        directory.mkdir()
+        (directory / "all.yaml").write_text(manifest)
+        state = state or tmp_path / f"state-{len(started)}"
+        platform = Platform(directory, state, env or {}, window_s)
+        started.append(platform.start())
+        return platform
+
+    yield make
+    for platform in started:
+        platform.stop()
