@@ -1,0 +1,130 @@
+"""Serving with real function processes: scale from zero (held), to zero after the
+window, concurrency spill to a second instance, Host routing, and the whole chain
+— one request without variant, both variants reply through the broker."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from binks.scripted_ollama import ScriptedOllama, review_script
+
+from .conftest import BROKER
+
+pytestmark = pytest.mark.process
+
+ANSWER = {"summary": "scripted", "findings": []}
+SERVICE = """
+---
+apiVersion: serving.knative.dev/v1
+kind: Service
+metadata: {{name: code-reviewer-{variant}, namespace: default}}
+spec:
+  template:
+    metadata:
+      annotations:
+        autoscaling.knative.dev/initial-scale: "0"
+        autoscaling.knative.dev/max-scale: "2"
+    spec:
+      containerConcurrency: 1
+      containers:
+        - image: example.org/binks/code-reviewer-{variant}:test
+          readinessProbe: {{httpGet: {{path: /health/readiness}}}}
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: {{name: code-reviewer-{variant}, namespace: default}}
+spec:
+  broker: default
+  filters:
+    - exact: {{type: dev.binks.review.requested}}
+    - cesql: "NOT EXISTS binksvariant OR binksvariant = '{variant}'"
+  subscriber: {{ref: {{apiVersion: serving.knative.dev/v1, kind: Service, name: code-reviewer-{variant}}}}}
+"""
+REQUEST = json.dumps({"repository": "bench/sample-repo"}).encode()
+HOST = {"Host": "code-reviewer-agno.default.localhost", "Content-Type": "application/json"}
+
+
+@pytest.fixture
+def model() -> Iterator[ScriptedOllama]:
+    with ScriptedOllama(review_script(ANSWER), latency_s=0.3) as server:
+        yield server
+
+
+def manifest(*variants: str) -> str:
+    delivery = "{retry: 2, backoffPolicy: linear, backoffDelay: PT0.2S}"
+    return BROKER.format(delivery=delivery) + "".join(SERVICE.format(variant=v) for v in variants)
+
+
+def test_scale_from_zero_holds_the_request_then_scales_to_zero(platform_factory, model) -> None:
+    platform = platform_factory(manifest("agno"), env={"OLLAMA_HOST": model.url}, window_s=2)
+    assert platform.ps()["code-reviewer-agno"]["instances"] == []  # initial-scale 0
+    status, _, body = platform.post("/", REQUEST, HOST)  # held while the instance starts
+    assert status == 200 and json.loads(body)["summary"] == "scripted"
+    row = platform.ps()["code-reviewer-agno"]
+    assert len(row["cold_starts_s"]) == 1 and row["cold_starts_s"][0] > 0
+    platform.wait(
+        lambda: platform.ps()["code-reviewer-agno"]["instances"] == [],
+        timeout_s=15,
+        what="scale to zero after the window",
+    )
+
+
+def test_concurrency_spills_to_a_second_instance(platform_factory, model) -> None:
+    platform = platform_factory(manifest("agno"), env={"OLLAMA_HOST": model.url}, window_s=30)
+    model.latency_s = 1.0  # each review holds its instance for a few seconds
+    answers: list[int] = []
+    threads = [
+        threading.Thread(target=lambda: answers.append(platform.post("/", REQUEST, HOST)[0]))
+        for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert answers == [200, 200]
+    assert len(platform.ps()["code-reviewer-agno"]["cold_starts_s"]) == 2  # containerConcurrency 1
+
+
+def test_unknown_host_is_404(platform_factory, model) -> None:
+    platform = platform_factory(manifest("agno"), env={"OLLAMA_HOST": model.url})
+    headers = {**HOST, "Host": "poet.default.localhost"}
+    status, _, body = platform.post("/", REQUEST, headers)
+    assert status == 404 and "poet" in json.loads(body)["error"]
+
+
+def test_one_request_without_variant_gets_a_reply_from_each(platform_factory, model) -> None:
+    platform = platform_factory(manifest("agno", "crewai"), env={"OLLAMA_HOST": model.url})
+    status, event_id = platform.send(
+        "dev.binks.review.requested", {"repository": "bench/sample-repo"}, binkstask="chain-1"
+    )
+    assert status == 202
+    replies = platform.wait(
+        lambda: (
+            len(platform.events("dev.binks.review.completed")) == 2
+            and platform.events("dev.binks.review.completed")
+        ),
+        timeout_s=90,
+        what="both replies",
+    )
+    assert sorted(r["attributes"]["binksvariant"] for r in replies) == ["agno", "crewai"]
+    assert {r["attributes"]["binkstask"] for r in replies} == {"chain-1"}
+    assert all(r["origin"] == "reply" for r in replies)
+    status, _ = platform.send(
+        "dev.binks.review.requested",
+        {"repository": "bench/sample-repo"},
+        binkstask="chain-2",
+        binksvariant="crewai",
+    )
+    only = platform.wait(
+        lambda: [
+            r
+            for r in platform.events("dev.binks.review.completed")
+            if r["attributes"]["binkstask"] == "chain-2"
+        ],
+        timeout_s=60,
+    )
+    assert [r["attributes"]["binksvariant"] for r in only] == ["crewai"]
