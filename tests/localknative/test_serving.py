@@ -42,7 +42,8 @@ spec:
   filters:
     - exact: {{type: dev.binks.review.requested}}
     - cesql: "NOT EXISTS binksvariant OR binksvariant = '{variant}'"
-  subscriber: {{ref: {{apiVersion: serving.knative.dev/v1, kind: Service, name: code-reviewer-{variant}}}}}
+  subscriber:
+    ref: {{apiVersion: serving.knative.dev/v1, kind: Service, name: code-reviewer-{variant}}}
 """
 REQUEST = json.dumps({"repository": "bench/sample-repo"}).encode()
 HOST = {"Host": "code-reviewer-agno.default.localhost", "Content-Type": "application/json"}
@@ -98,7 +99,7 @@ def test_unknown_host_is_404(platform_factory, model) -> None:
 
 def test_one_request_without_variant_gets_a_reply_from_each(platform_factory, model) -> None:
     platform = platform_factory(manifest("agno", "crewai"), env={"OLLAMA_HOST": model.url})
-    status, event_id = platform.send(
+    status, _ = platform.send(
         "dev.binks.review.requested", {"repository": "bench/sample-repo"}, binkstask="chain-1"
     )
     assert status == 202
