@@ -39,6 +39,10 @@ def _bench(args: argparse.Namespace) -> int:
         from bench import model
 
         return model.main(runs=args.runs)
+    if args.kind == "broker":
+        from bench import broker
+
+        return broker.main()
     from bench import startup
 
     return startup.main(runs=args.runs, role=args.function.replace("-", "_"))
@@ -240,10 +244,11 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "kind",
         nargs="?",
-        choices=("startup", "model"),
+        choices=("startup", "model", "broker"),
         default="startup",
         help="startup: spawn-to-ready and idle memory per variant, interleaved (default); "
-        "model: tokens/s and time to first token, our Ollama API vs the binding",
+        "model: tokens/s and time to first token, our Ollama API vs the binding; "
+        "broker: events/s and added latency to a no-op subscriber",
     )
     bench.add_argument("--function", default="code-reviewer")
     bench.add_argument("--runs", type=int, default=5)

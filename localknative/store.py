@@ -106,6 +106,8 @@ class EventStore:
                     results.append((future, None, error))
             connection.execute("COMMIT")
             for future, result, error in results:
+                if future.cancelled():  # the caller went away (shutdown); the data is committed
+                    continue
                 if error is None:
                     future.set_result(result)
                 else:

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+import uvloop
 from aiohttp import web
 
 from binks.processes import REPO
@@ -93,7 +94,8 @@ def main(port: int, manifests: Path, state_dir: Path, window_s: float | None, en
         print(banner, flush=True)
 
     try:
-        asyncio.run(serve(port, manifests, state_dir, env, window_s, on_ready=ready))
+        # uvloop: libuv's event loop, ~2x the HTTP throughput of asyncio's default loop
+        uvloop.run(serve(port, manifests, state_dir, env, window_s, on_ready=ready))
     except RuntimeError as problem:
         print(f"binks up: error: {problem}", file=sys.stderr)
         return 2
