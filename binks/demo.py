@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 import urllib.error
@@ -163,7 +164,19 @@ def choose_model(scripted: bool) -> tuple[dict[str, str], Callable[[], None]]:
 
 def start_platform(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
     """``binks up`` as a real process, with the model environment chosen here."""
-    command = [sys.executable, "-m", "binks.cli", "up", "--port", str(port), "--model", "none"]
+    state = tempfile.mkdtemp(prefix="binks-demo-")  # a fresh event log for every demo
+    command = [
+        sys.executable,
+        "-m",
+        "binks.cli",
+        "up",
+        "--port",
+        str(port),
+        "--model",
+        "none",
+        "--state",
+        state,
+    ]
     process = subprocess.Popen(command, env={**os.environ, **env})
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

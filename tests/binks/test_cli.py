@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from binks import cli
+from binks.processes import free_port
 
 
 def test_unknown_function_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
@@ -19,9 +20,13 @@ def test_unknown_variant_is_refused_by_argparse(capsys: pytest.CaptureFixture[st
 
 
 @pytest.mark.process
-def test_demo_reviews_the_sample_repository(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["demo", "--variants", "agno", "--scripted"]) == 0
+def test_demo_reviews_the_sample_repository_through_the_broker(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    port = str(free_port())
+    assert cli.main(["demo", "--scripted", "--exit", "--port", port]) == 0
     out = capsys.readouterr().out
     assert "SCRIPTED Ollama-API server" in out
-    assert "dev.binks.review.completed" in out
-    assert "inventory.py:15" in out and "ready after" in out
+    assert "code-reviewer-agno" in out and "code-reviewer-crewai" in out
+    assert out.count("dev.binks.review.completed") == 2
+    assert "inventory.py:15" in out and "cold start" in out
