@@ -117,9 +117,13 @@ class FunctionProcess:
             time.sleep(0.02)
         raise TimeoutError(f"{self.spec.service} not ready after {timeout_s:.0f} s")
 
+    def pids(self) -> list[int]:
+        """The instance's processes: gunicorn's master and its worker(s)."""
+        return _tree(self.pid)
+
     def rss_bytes(self) -> int:
         """Resident memory of the instance: gunicorn's master plus its worker(s)."""
-        return sum(_rss(pid) for pid in _tree(self.pid))
+        return sum(_rss(pid) for pid in self.pids())
 
     def stop(self, timeout_s: float = 30.0) -> int:
         """SIGTERM (gunicorn drains in-flight requests), SIGKILL after ``timeout_s``."""

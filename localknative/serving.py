@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from binks.processes import REPO, FunctionProcess, FunctionSpec
+from localknative import cgroups
 from localknative.manifests import Service
 
 #: Images the platform serves itself instead of starting a process.
@@ -56,6 +57,7 @@ class Instance:
     process: FunctionProcess
     started: float
     ready_s: float = 0.0
+    cgroup: Path | None = None
     active: int = 0
     served: int = 0
     last_used: float = field(default_factory=time.monotonic)
@@ -181,7 +183,9 @@ class Serving:
         instance = Instance(process, time.monotonic())
         try:
             process.start(log=log.fileno() if log else subprocess.DEVNULL)
+            instance.cgroup = self._limit(state, process)
             instance.ready_s = await asyncio.to_thread(process.wait_ready, state.spec.timeout_s)
+            instance.cgroup = self._limit(state, process) or instance.cgroup  # the forked worker
         except (RuntimeError, TimeoutError) as problem:
             print(f"localknative: {state.spec.name} failed to start: {problem}", file=sys.stderr)
             process.stop(5)
@@ -195,6 +199,13 @@ class Serving:
                 state.instances.append(instance)
                 state.cold_starts.append(instance.ready_s)
             state.changed.notify_all()
+
+    @staticmethod
+    def _limit(state: ServiceState, process: FunctionProcess) -> Path | None:
+        if not state.spec.memory_limit_bytes:
+            return None
+        name = f"{state.spec.name}-{process.pid}"
+        return cgroups.limit(name, process.pids(), state.spec.memory_limit_bytes)
 
     async def reap(self) -> None:
         """Scale idle Services toward min-scale after their stable window (run forever)."""
@@ -215,6 +226,7 @@ class Serving:
                         state.instances.remove(victim)
                 for victim in victims:
                     await asyncio.to_thread(victim.process.stop, state.spec.timeout_s)
+                    cgroups.remove(victim.cgroup)
 
     async def stop(self) -> None:
         """SIGTERM every instance (each drains its in-flight requests first)."""
@@ -222,6 +234,8 @@ class Serving:
         for state in self.states.values():
             state.instances.clear()
         await asyncio.gather(*(asyncio.to_thread(i.process.stop, 30) for i in everything))
+        for instance in everything:
+            cgroups.remove(instance.cgroup)
 
     def status(self) -> list[dict[str, Any]]:
         """What ``binks ps`` shows."""
@@ -243,6 +257,8 @@ class Serving:
                             "served": i.served,
                             "ready_s": round(i.ready_s, 3),
                             "idle_s": round(time.monotonic() - i.last_used, 1),
+                            "memory_limit": "applied" if i.cgroup else "not applied",
+                            "rss_mib": round(i.process.rss_bytes() / 2**20, 1),
                         }
                         for i in state.instances
                     ],

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from binks.scripted_ollama import ScriptedOllama, review_script
+from localknative import cgroups
 
 from .conftest import BROKER
 
@@ -33,6 +34,7 @@ spec:
       containers:
         - image: example.org/binks/code-reviewer-{variant}:test
           readinessProbe: {{httpGet: {{path: /health/readiness}}}}
+          resources: {{limits: {{memory: 600Mi}}}}
 ---
 apiVersion: eventing.knative.dev/v1
 kind: Trigger
@@ -67,6 +69,12 @@ def test_scale_from_zero_holds_the_request_then_scales_to_zero(platform_factory,
     assert status == 200 and json.loads(body)["summary"] == "scripted"
     row = platform.ps()["code-reviewer-agno"]
     assert len(row["cold_starts_s"]) == 1 and row["cold_starts_s"][0] > 0
+    (instance,) = row["instances"]
+    if cgroups.available():  # root with cgroup v1, as on the dev machines and CI
+        assert instance["memory_limit"] == "applied"
+        group = cgroups.ROOT / f"code-reviewer-agno-{instance['pid']}"
+        assert int((group / "memory.limit_in_bytes").read_text()) == 600 * 2**20
+        assert str(instance["pid"]) in (group / "cgroup.procs").read_text().split()
     platform.wait(
         lambda: platform.ps()["code-reviewer-agno"]["instances"] == [],
         timeout_s=15,
