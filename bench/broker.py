@@ -11,21 +11,19 @@ to the subscriber, percentile by percentile.
 from __future__ import annotations
 
 import asyncio
-import json
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
+from subprocess import DEVNULL
 
 import aiohttp
 import uvloop
 from aiohttp import web
 
-from bench.startup import RESULTS, machine
-from binks.processes import REPO, free_port
+from bench.results import save
+from binks.processes import free_port, start_platform
 
 MANIFEST = """
 apiVersion: eventing.knative.dev/v1
@@ -69,33 +67,11 @@ async def run(events: int, concurrency: int, latency_samples: int) -> dict:
     (work / "manifests").mkdir()
     (work / "manifests" / "all.yaml").write_text(MANIFEST.format(port=noop_port))
     port = free_port()
-    platform = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "binks.cli",
-            "up",
-            "--port",
-            str(port),
-            "--manifests",
-            str(work / "manifests"),
-            "--state",
-            str(work / "state"),
-            "--model",
-            "none",
-        ],
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-    )
+    manifests, state = str(work / "manifests"), str(work / "state")
+    platform = start_platform(port, "--manifests", manifests, "--state", state, log=DEVNULL)
     ingress = f"http://127.0.0.1:{port}/default/default"
     try:
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as http:
-            for _ in range(300):
-                try:
-                    async with http.get(f"http://127.0.0.1:{port}/healthz"):
-                        break
-                except aiohttp.ClientError:
-                    await asyncio.sleep(0.1)
 
             async def post(url: str, event_id: str) -> int:
                 headers = {
@@ -177,9 +153,5 @@ def main(events: int = 3000, concurrency: int = 32, latency_samples: int = 500) 
         f" / p99 {result['direct_ms']['p99']:.2f} ms; added p50 {result['added_ms']['p50']:.2f} ms"
         f" / p99 {result['added_ms']['p99']:.2f} ms"
     )
-    RESULTS.mkdir(exist_ok=True)
-    info = machine()
-    path = RESULTS / f"{time.strftime('%Y%m%dT%H%M%S')}-{info['host']}-broker.json"
-    path.write_text(json.dumps({"kind": "broker", "machine": info, **result}, indent=2) + "\n")
-    print(f"results: {path.relative_to(REPO)}")
+    save("broker", result)
     return 0

@@ -14,11 +14,9 @@ import json
 import statistics
 import time
 import urllib.request
-from pathlib import Path
-from typing import Any
 
-from bench.startup import RESULTS, machine
-from binks.processes import REPO, free_port
+from bench.results import save
+from binks.processes import free_port
 from modelserver.chat import ChatRequest, engine_request, sampling_from_options
 from modelserver.engine import LlamaEngine
 from modelserver.selection import start_embedded
@@ -107,20 +105,16 @@ def main(runs: int = 5) -> int:
         f"(decode only {decode_ratio:.1%}); time to first token: direct "
         f"{summary['direct']['ttft_s'] * 1000:.0f} ms, API {summary['api']['ttft_s'] * 1000:.0f} ms"
     )
-    RESULTS.mkdir(exist_ok=True)
-    info = machine()
-    path = RESULTS / f"{time.strftime('%Y%m%dT%H%M%S')}-{info['host']}-model.json"
-    document: dict[str, Any] = {
-        "kind": "model",
-        "model": "gemma3:270m",
-        "prompt": PROMPT,
-        "options": OPTIONS,
-        "runs": runs,
-        "machine": info,
-        "samples": samples,
-        "median": summary,
-        "ratio_api_over_direct": {"tokens_per_s": ratio, "decode_tokens_per_s": decode_ratio},
-    }
-    path.write_text(json.dumps(document, indent=2) + "\n")
-    print(f"results: {Path(path).relative_to(REPO)}")
+    save(
+        "model",
+        {
+            "model": "gemma3:270m",
+            "prompt": PROMPT,
+            "options": OPTIONS,
+            "runs": runs,
+            "samples": samples,
+            "median": summary,
+            "ratio_api_over_direct": {"tokens_per_s": ratio, "decode_tokens_per_s": decode_ratio},
+        },
+    )
     return 0

@@ -8,19 +8,13 @@ master + worker once ready and idle, then stops it. Variants alternate
 
 from __future__ import annotations
 
-import json
-import platform
-import socket
 import statistics
-import subprocess
 import time
-from pathlib import Path
-from typing import Any
 
+from bench.results import save
 from binks.processes import REPO, FunctionProcess, FunctionSpec
 from events import VARIANTS
 
-RESULTS = Path(__file__).parent / "results"
 IDLE_SETTLE_S = 0.5
 
 
@@ -44,26 +38,6 @@ def summarise(samples: list[float]) -> dict[str, float]:
         "min": min(samples),
         "max": max(samples),
         "stdev": statistics.stdev(samples) if len(samples) > 1 else 0.0,
-    }
-
-
-def machine() -> dict[str, Any]:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
-    ).stdout.strip()
-    return {
-        "host": socket.gethostname(),
-        "cpu": cpu,
-        "python": platform.python_version(),
-        "commit": commit,
     }
 
 
@@ -98,19 +72,15 @@ def main(runs: int = 5, role: str = "code_reviewer") -> int:
             f"{m['median']:>20.1f} [{m['min']:.1f}-{m['max']:.1f}]"
         )
     print(f"crewai/agno ratio: ready {ratios['ready_s']:.2f}x, idle RSS {ratios['rss_mib']:.2f}x")
-    RESULTS.mkdir(exist_ok=True)
-    info = machine()
-    path = RESULTS / f"{time.strftime('%Y%m%dT%H%M%S')}-{info['host']}-startup.json"
-    document = {
-        "kind": "startup",
-        "function": role,
-        "runs": runs,
-        "machine": info,
-        "bytecode_compiled": {s.variant: bytecode_compiled(s.variant) for s in specs},
-        "samples": samples,
-        "summary": summary,
-        "ratio_crewai_over_agno": ratios,
-    }
-    path.write_text(json.dumps(document, indent=2) + "\n")
-    print(f"results: {path.relative_to(REPO)}")
+    save(
+        "startup",
+        {
+            "function": role,
+            "runs": runs,
+            "bytecode_compiled": {s.variant: bytecode_compiled(s.variant) for s in specs},
+            "samples": samples,
+            "summary": summary,
+            "ratio_crewai_over_agno": ratios,
+        },
+    )
     return 0

@@ -7,11 +7,9 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -20,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from binks import client
+from binks.processes import start_platform
 from binks.scripted_ollama import ScriptedOllama, review_script
 from events import (
     REVIEW_COMPLETED,
@@ -162,35 +161,6 @@ def choose_model(scripted: bool) -> tuple[dict[str, str], Callable[[], None]]:
     return env, chosen.stop
 
 
-def start_platform(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    """``binks up`` as a real process, with the model environment chosen here."""
-    state = tempfile.mkdtemp(prefix="binks-demo-")  # a fresh event log for every demo
-    command = [
-        sys.executable,
-        "-m",
-        "binks.cli",
-        "up",
-        "--port",
-        str(port),
-        "--model",
-        "none",
-        "--state",
-        state,
-    ]
-    process = subprocess.Popen(command, env={**os.environ, **env})
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"binks up exited with code {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
-                return process
-        except (urllib.error.URLError, OSError):
-            time.sleep(0.1)
-    process.terminate()
-    raise TimeoutError("the platform did not answer /healthz within 30 s")
-
-
 def collect(platform: str, rows: list[dict[str, Any]], request: dict[str, Any]) -> list[Result]:
     cold = {row["service"]: row["cold_starts_s"] for row in _ps(platform)}
     results = []
@@ -225,7 +195,8 @@ def main(
     platform = f"http://127.0.0.1:{port}"
     process = None
     try:
-        process = start_platform(env, port)
+        state = tempfile.mkdtemp(prefix="binks-demo-")  # a fresh event log for every demo
+        process = start_platform(port, "--state", state, env=env)
         after = client.last_seq(platform)
         sent = client.send(
             platform,

@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -163,3 +164,31 @@ def _rss(pid: int) -> int:
     except OSError:
         pass
     return 0
+
+
+def start_platform(
+    port: int,
+    *options: str,
+    env: Mapping[str, str] | None = None,
+    log: int | None = None,
+    timeout_s: float = 30.0,
+) -> subprocess.Popen[bytes]:
+    """``binks up --port PORT --model none OPTIONS...`` as a real process, once it answers.
+
+    The model settings come from ``env`` (``--model none`` passes them through).
+    """
+    command = [sys.executable, "-m", "binks.cli", "up", "--port", str(port), "--model", "none"]
+    process = subprocess.Popen(
+        [*command, *options], cwd=REPO, env={**os.environ, **(env or {})}, stdout=log, stderr=log
+    )
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"binks up exited with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
+                return process
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.05)
+    process.terminate()
+    raise TimeoutError(f"the platform did not answer /healthz within {timeout_s:.0f} s")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from binks.processes import REPO, free_port
+from binks.processes import free_port, start_platform
 
 
 @dataclass
@@ -37,40 +36,17 @@ class Platform:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> Platform:
-        command = [
-            sys.executable,
-            "-m",
-            "binks.cli",
-            "up",
-            "--port",
-            str(self.port),
+        options = [
             "--manifests",
             str(self.manifests),
             "--state",
             str(self.state),
             "--window",
             str(self.window_s),
-            "--model",
-            "none",
         ]
         with (self.state.parent / f"platform-{self.port}.log").open("ab") as log:
-            self.process = subprocess.Popen(
-                command, cwd=REPO, env=self._env(), stdout=log, stderr=log
-            )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(self.url + "/healthz", timeout=1)
-                return self
-            except (urllib.error.URLError, OSError):
-                assert self.process.poll() is None, "the platform exited at start"
-                time.sleep(0.05)
-        raise TimeoutError("platform did not start")
-
-    def _env(self) -> dict[str, str]:
-        import os
-
-        return {**os.environ, **self.env}
+            self.process = start_platform(self.port, *options, env=self.env, log=log.fileno())
+        return self
 
     def stop(self, kill: bool = False) -> None:
         if self.process and self.process.poll() is None:
