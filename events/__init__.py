@@ -5,6 +5,9 @@ event's ``data``; this package only loads them and checks data against them.
 """
 
 from events.catalog import (
+    CLUSTER_INSPECT_REQUESTED as CLUSTER_INSPECT_REQUESTED,
+)
+from events.catalog import (
     EVENT_TYPES as EVENT_TYPES,
 )
 from events.catalog import (
@@ -18,6 +21,15 @@ from events.catalog import (
 )
 from events.catalog import (
     TASK_EXTENSION as TASK_EXTENSION,
+)
+from events.catalog import (
+    TASK_FAILED as TASK_FAILED,
+)
+from events.catalog import (
+    TASK_PLANNED as TASK_PLANNED,
+)
+from events.catalog import (
+    TASK_REQUESTED as TASK_REQUESTED,
 )
 from events.catalog import (
     VARIANT_EXTENSION as VARIANT_EXTENSION,

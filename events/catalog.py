@@ -11,7 +11,24 @@ REVIEW_COMPLETED: Final = "dev.binks.review.completed"
 #: The review ran but produced no valid result.
 REVIEW_FAILED: Final = "dev.binks.review.failed"
 
-EVENT_TYPES: Final = (REVIEW_REQUESTED, REVIEW_COMPLETED, REVIEW_FAILED)
+#: A person's goal for the team; the orchestrator plans it.
+TASK_REQUESTED: Final = "dev.binks.task.requested"
+#: The orchestrator's plan: the work events it sent (for the reporter).
+TASK_PLANNED: Final = "dev.binks.task.planned"
+#: The orchestrator could not plan.
+TASK_FAILED: Final = "dev.binks.task.failed"
+#: Work for the cluster operator: look at a namespace.
+CLUSTER_INSPECT_REQUESTED: Final = "dev.binks.cluster.inspect.requested"
+
+EVENT_TYPES: Final = (
+    REVIEW_REQUESTED,
+    REVIEW_COMPLETED,
+    REVIEW_FAILED,
+    TASK_REQUESTED,
+    TASK_PLANNED,
+    TASK_FAILED,
+    CLUSTER_INSPECT_REQUESTED,
+)
 
 #: Extension naming the framework variant. On a request: only that variant handles
 #: it (absent: both do). On a reply: the variant that produced it.

@@ -60,11 +60,13 @@ class AgentTask:
 
 @dataclass(frozen=True)
 class Reply:
-    """The event a role answers with: its type, its data, and whether it reports a failure."""
+    """The event a role answers with: its type, its data, whether it reports a failure,
+    and further events the role publishes (to ``K_SINK``) besides this reply."""
 
     type: str
     data: dict[str, Any]
     failed: bool = False
+    emits: tuple[Reply, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -15,13 +15,17 @@ _VARIABLES = (
     "BINKS_REPO_BASE",
     "BINKS_MAX_BODY_BYTES",
     "BINKS_BIND",
+    "K_SINK",
+    "BINKS_STRUCTURED_ANSWER",
 )
 
 
 @pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     for name in _VARIABLES:
         monkeypatch.delenv(name, raising=False)
+    # each test gets its own idempotency store (functions and platforms inherit it)
+    monkeypatch.setenv("BINKS_STATE_DIR", str(tmp_path / "function-state"))
 
 
 @pytest.fixture(scope="session")

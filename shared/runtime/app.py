@@ -16,6 +16,7 @@ from shared.runtime.cloudevent import decode
 from shared.runtime.config import Settings
 from shared.runtime.dispatch import Dispatcher, Outcome
 from shared.runtime.errors import FunctionError, PayloadTooLarge
+from shared.runtime.idempotency import SeenEvents
 
 HEALTH_LIVENESS = "/health/liveness"
 HEALTH_READINESS = "/health/readiness"
@@ -48,7 +49,8 @@ def create_app(
         )
         runner = load_runner(variant, role, model)
     context = Context(variant=variant, model=settings.model, workspace=settings.workspace)
-    dispatch = Dispatcher(role, runner, context, settings.service)
+    seen = SeenEvents(settings.state_dir / f"{settings.service}.sqlite3")
+    dispatch = Dispatcher(role, runner, context, settings.service, settings.sink, seen)
 
     app = Flask(settings.service)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,12 +35,14 @@ class Settings:
     workspace: Path
     max_body_bytes: int
     structured_answer: bool
+    sink: str
+    state_dir: Path
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], default_service: str) -> Settings:
         """Read ``K_SERVICE``/``K_REVISION``/``K_CONFIGURATION``, ``OLLAMA_HOST``,
-        ``BINKS_MODEL``, ``BINKS_REPO_BASE``, ``BINKS_MAX_BODY_BYTES`` and
-        ``BINKS_STRUCTURED_ANSWER``."""
+        ``BINKS_MODEL``, ``BINKS_REPO_BASE``, ``BINKS_MAX_BODY_BYTES``,
+        ``BINKS_STRUCTURED_ANSWER``, ``K_SINK`` and ``BINKS_STATE_DIR``."""
         service = env.get("K_SERVICE") or default_service
         return cls(
             service=service,
@@ -51,4 +54,8 @@ class Settings:
             max_body_bytes=int(env.get("BINKS_MAX_BODY_BYTES") or DEFAULT_MAX_BODY_BYTES),
             structured_answer=env.get("BINKS_STRUCTURED_ANSWER", "").lower()
             in ("1", "true", "yes"),
+            sink=env.get("K_SINK", ""),
+            state_dir=Path(
+                env.get("BINKS_STATE_DIR") or Path(tempfile.gettempdir(), "binks-state")
+            ),
         )

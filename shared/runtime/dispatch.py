@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import urllib.error
+import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,7 +22,8 @@ from events import (
 )
 from shared.role import Context, Reply, Role, Runner, run_role
 from shared.runtime.cloudevent import Incoming, encode_binary
-from shared.runtime.errors import InvalidData, InvalidEvent, UnsupportedEvent
+from shared.runtime.errors import InvalidData, InvalidEvent, SinkUnavailable, UnsupportedEvent
+from shared.runtime.idempotency import SeenEvents
 
 #: What ``kn func invoke`` sends when told nothing else.
 KN_INVOKE_DEFAULT_TYPE = "boson.fn"
@@ -46,10 +49,13 @@ class Dispatcher:
     runner: Runner
     context: Context
     service: str
+    sink: str = ""
+    seen: SeenEvents | None = None
 
     def __call__(self, incoming: Incoming) -> Outcome:
         if incoming.mode == "plain":
             reply = self._run(incoming.data)
+            self._publish(reply.emits, str(uuid.uuid4()), (self.service, str(uuid.uuid4())))
             status = 502 if reply.failed else 200
             body = json.dumps(reply.data).encode()
             return Outcome(
@@ -69,10 +75,25 @@ class Dispatcher:
         wanted, task = self._routing(incoming)
         if wanted is not None and wanted != self.context.variant:
             return Outcome(202, note=f"ignored: addressed to variant {wanted}")
+        key = (str(incoming.attributes["source"]), str(incoming.attributes["id"]))
+        if self.seen and (answered := self.seen.get(*key)):
+            status, headers, body = answered
+            note = "duplicate: answered as the first time, not run again"
+            return Outcome(status, headers, body, note=note, reply_type=headers.get("ce-type"))
         reply = self._run(incoming.data)
-        attributes = {
+        headers, body = encode_binary(self._attributes(reply, task, key, 0), reply.data)
+        self._publish(reply.emits, task, key)
+        if self.seen:
+            self.seen.put(*key, 200, headers, body)
+        return Outcome(200, headers, body, reply_type=reply.type)
+
+    def _attributes(self, reply: Reply, task: str, cause: tuple[str, str], n: int) -> dict:
+        # ids derived from the cause: a redelivered request yields the same event ids,
+        # so consumers that de-duplicate on (source, id) see duplicates as duplicates
+        event_id = uuid.uuid5(uuid.NAMESPACE_URL, f"{cause[0]}|{cause[1]}|{self.service}|{n}")
+        return {
             "specversion": "1.0",
-            "id": str(uuid.uuid4()),
+            "id": str(event_id),
             "source": function_source(self.service),
             "type": reply.type,
             "time": datetime.now(UTC),
@@ -80,8 +101,24 @@ class Dispatcher:
             VARIANT_EXTENSION: self.context.variant,
             TASK_EXTENSION: task,
         }
-        headers, body = encode_binary(attributes, reply.data)
-        return Outcome(200, headers, body, reply_type=reply.type)
+
+    def _publish(self, events: tuple[Reply, ...], task: str, cause: tuple[str, str]) -> None:
+        """POST each extra event to ``K_SINK`` (binary mode) before the reply is sent."""
+        if not events:
+            return
+        if not self.sink:
+            raise SinkUnavailable(f"{len(events)} events to publish but K_SINK is not set")
+        for n, event in enumerate(events, start=1):
+            validate_data(event.type, event.data)
+            headers, body = encode_binary(self._attributes(event, task, cause, n), event.data)
+            request = urllib.request.Request(self.sink, body, headers, method="POST")
+            try:
+                with urllib.request.urlopen(request, timeout=10) as answer:
+                    answer.read()
+            except (urllib.error.URLError, OSError) as problem:
+                raise SinkUnavailable(
+                    f"K_SINK {self.sink} refused {event.type}: {problem}"
+                ) from None
 
     def _routing(self, incoming: Incoming) -> tuple[str | None, str]:
         problems = {}

@@ -74,6 +74,13 @@ class ModelUnavailable(FunctionError, ConnectionError):
     code = "model_unavailable"
 
 
+class SinkUnavailable(FunctionError, ConnectionError):
+    """The events a role publishes could not reach ``K_SINK``; worth a retry (HTTP 503)."""
+
+    status = 503
+    code = "sink_unavailable"
+
+
 class RoleFailed(FunctionError):
     """The run finished but its answer is unusable (HTTP 502 on the plain-HTTP path)."""
 

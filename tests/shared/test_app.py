@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -52,7 +53,12 @@ def client_for(answer: str | Exception = ANSWER_TEXT, **env: str) -> FlaskClient
         ROLE,
         "agno",
         runner=FakeRunner(answer),
-        env={"BINKS_REPO_BASE": str(REPO), "BINKS_MODEL": "m1", **env},
+        env={
+            "BINKS_REPO_BASE": str(REPO),
+            "BINKS_MODEL": "m1",
+            "BINKS_STATE_DIR": os.environ["BINKS_STATE_DIR"],
+            **env,
+        },
     )
     app.config["TESTING"] = False  # exercise the real error handlers
     return app.test_client()
