@@ -13,7 +13,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -49,6 +49,21 @@ def review_script(final_answer: dict[str, Any]) -> Script:
             if first:
                 return Turn(tool_calls=(("read_file", {"path": first}),))
         return Turn(content=json.dumps(final_answer))
+
+    return script
+
+
+def team_script(answers: Mapping[str, dict[str, Any]]) -> Script:
+    """:func:`review_script` with one final answer per role.
+
+    The first key of ``answers`` found in the conversation's system text (each
+    role's instructions) picks the answer, so one server can play every role.
+    """
+
+    def script(messages: list[dict[str, Any]], tools: list[str]) -> Turn:
+        system = " ".join(str(m.get("content")) for m in messages if m.get("role") == "system")
+        answer = next((a for marker, a in answers.items() if marker in system), {})
+        return review_script(answer)(messages, tools)
 
     return script
 

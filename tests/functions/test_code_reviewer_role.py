@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from functions.code_reviewer.role import ROLE, parse_answer
+from functions.code_reviewer.role import ROLE
+from shared.answers import parse_json_answer as parse_answer
 from shared.role import Context
 from shared.runtime.errors import BadRequest
 

@@ -1,0 +1,11 @@
+"""The orchestrator on agno: ``gunicorn 'functions.orchestrator.agno_app:create_app()'``."""
+
+from flask import Flask
+
+from functions.orchestrator.role import ROLE
+from shared.runtime import create_app as create_function_app
+
+
+def create_app() -> Flask:
+    """The WSGI app of the orchestrator-agno function."""
+    return create_function_app(ROLE, "agno")

@@ -1,0 +1,120 @@
+"""The orchestrator, defined once: plan a goal, then publish the work as events.
+
+It does not wait for the work (a function that waits holds an instance for
+nothing): its reply is the first work event, the others and the plan
+(``dev.binks.task.planned``, for the reporter) go to ``K_SINK``. Every event
+carries the task id and this variant, so each variant runs its own chain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from events import (
+    CLUSTER_INSPECT_REQUESTED,
+    REVIEW_REQUESTED,
+    TASK_FAILED,
+    TASK_PLANNED,
+    TASK_REQUESTED,
+    validate_data,
+)
+from shared.answers import check_answer, parse_json_answer
+from shared.role import AgentTask, Context, Reply, Role
+
+INSTRUCTIONS = """\
+You plan work for a small team of agents:
+- a code reviewer, who reviews a source repository for defects;
+- a cluster operator, who inspects a Kubernetes namespace with read-only tools.
+Given a person's goal, decide which of them to involve and what to ask them.
+Involve the reviewer only when a repository is given, the operator only when a
+namespace is given.
+
+Answer with ONLY one JSON object, no prose around it:
+{"summary": "<the plan in one sentence>",
+ "review": <true or false>, "focus": "<what the review should look for>",
+ "inspect": <true or false>, "question": "<what to check in the namespace>"}"""
+
+ANSWER_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "summary": {"type": "string", "minLength": 1, "maxLength": 500},
+        "review": {"type": "boolean"},
+        "focus": {"type": "string", "maxLength": 200},
+        "inspect": {"type": "boolean"},
+        "question": {"type": "string", "maxLength": 300},
+    },
+    "required": ["summary", "review", "focus", "inspect", "question"],
+    "additionalProperties": False,
+}
+DEADLINE_S = 600
+
+
+def prepare(data: Mapping[str, Any], context: Context) -> AgentTask:
+    """The goal and what it is about; the orchestrator needs no tools."""
+    lines = [f"Goal: {data['goal']}"]
+    lines.append(f"Repository: {data.get('repository') or '(none)'}")
+    lines.append(f"Namespace: {data.get('namespace') or '(none)'}")
+    return AgentTask(prompt="\n".join(lines), tools=())
+
+
+def plan_steps(data: Mapping[str, Any], answer: Mapping[str, Any]) -> list[Reply]:
+    """The work events the plan asks for, limited to what the request makes possible."""
+    steps = []
+    if answer["review"] and data.get("repository"):
+        request = {"repository": data["repository"]}
+        if answer["focus"].strip():
+            request["focus"] = answer["focus"].strip()
+        steps.append(Reply(REVIEW_REQUESTED, request))
+    if answer["inspect"] and data.get("namespace"):
+        question = answer["question"].strip() or "Is everything in this namespace healthy?"
+        steps.append(
+            Reply(CLUSTER_INSPECT_REQUESTED, {"namespace": data["namespace"], "question": question})
+        )
+    return steps
+
+
+def finish(data: Mapping[str, Any], answer: str, context: Context, elapsed_ms: int) -> Reply:
+    """First work event as the reply; the rest and the plan as published events."""
+    common = {"goal": data["goal"], "model": context.model, "variant": context.variant}
+    try:
+        parsed = parse_json_answer(answer)
+        check_answer(parsed, ANSWER_SCHEMA)
+    except ValueError as problem:
+        reason = f"the model's answer is not a valid plan: {problem}"[:2000]
+        return Reply(
+            TASK_FAILED, {**common, "error": "invalid_model_answer", "reason": reason}, failed=True
+        )
+    steps = plan_steps(data, parsed)
+    plan = {
+        **common,
+        "summary": parsed["summary"],
+        "steps": [{"type": step.type, "why": _why(step.type, parsed)} for step in steps],
+        "deadline_s": DEADLINE_S,
+    }
+    validate_data(TASK_PLANNED, plan)
+    planned = Reply(TASK_PLANNED, plan)
+    if not steps:
+        return planned
+    first, *rest = steps
+    return Reply(first.type, first.data, emits=(*rest, planned))
+
+
+def _why(step_type: str, answer: Mapping[str, Any]) -> str:
+    if step_type == REVIEW_REQUESTED:
+        return (answer["focus"] or "review the repository")[:500]
+    return (answer["question"] or "inspect the namespace")[:500]
+
+
+ROLE = Role(
+    name="orchestrator",
+    title="Orchestrator",
+    goal="Turn a person's goal into work for the code reviewer and the cluster operator.",
+    instructions=INSTRUCTIONS,
+    request_type=TASK_REQUESTED,
+    reply_types=(REVIEW_REQUESTED, CLUSTER_INSPECT_REQUESTED, TASK_PLANNED, TASK_FAILED),
+    prepare=prepare,
+    finish=finish,
+    answer_schema=ANSWER_SCHEMA,
+    max_tool_calls=1,
+)
