@@ -7,10 +7,11 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from binks.scripted_ollama import ScriptedOllama, review_script
+from binks.scripted_ollama import ScriptedOllama, review_script, team_script
 from localknative import cgroups
 
 from .conftest import BROKER
@@ -137,3 +138,42 @@ def test_one_request_without_variant_gets_a_reply_from_each(platform_factory, mo
         timeout_s=60,
     )
     assert [r["attributes"]["binksvariant"] for r in only] == ["crewai"]
+
+
+def test_a_task_runs_one_chain_per_variant_on_the_repository_manifests(platform_factory) -> None:
+    base = Path(__file__).parents[2] / "knative" / "base"
+    manifest = "\n---\n".join(
+        p.read_text() for p in sorted(base.glob("*.yaml")) if p.name != "kustomization.yaml"
+    )
+    plan = {
+        "summary": "review it",
+        "review": True,
+        "focus": "bugs",
+        "inspect": True,
+        "question": "healthy?",
+    }
+    answers = {"You plan work": plan, "You review source code": ANSWER}
+    with ScriptedOllama(team_script(answers)) as model:
+        platform = platform_factory(manifest, env={"OLLAMA_HOST": model.url}, window_s=30)
+        goal = {
+            "goal": "look at my code",
+            "repository": "bench/sample-repo",
+            "namespace": "default",
+        }
+        assert platform.send("dev.binks.task.requested", goal, binkstask="chain-9")[0] == 202
+
+        def chain(event_type: str) -> list[str]:
+            return sorted(
+                e["attributes"]["binksvariant"]
+                for e in platform.events(event_type)
+                if e["attributes"].get("binkstask") == "chain-9"
+            )
+
+        platform.wait(
+            lambda: chain("dev.binks.review.completed") == ["agno", "crewai"],
+            timeout_s=120,
+            what="a review per variant",
+        )
+        assert chain("dev.binks.review.requested") == ["agno", "crewai"]
+        assert chain("dev.binks.task.planned") == ["agno", "crewai"]
+        assert chain("dev.binks.cluster.inspect.requested") == ["agno", "crewai"]
