@@ -5,10 +5,22 @@ event's ``data``; this package only loads them and checks data against them.
 """
 
 from events.catalog import (
+    CLUSTER_INSPECT_COMPLETED as CLUSTER_INSPECT_COMPLETED,
+)
+from events.catalog import (
+    CLUSTER_INSPECT_FAILED as CLUSTER_INSPECT_FAILED,
+)
+from events.catalog import (
     CLUSTER_INSPECT_REQUESTED as CLUSTER_INSPECT_REQUESTED,
 )
 from events.catalog import (
     EVENT_TYPES as EVENT_TYPES,
+)
+from events.catalog import (
+    REPORT_PUBLISHED as REPORT_PUBLISHED,
+)
+from events.catalog import (
+    RESULTS_OF as RESULTS_OF,
 )
 from events.catalog import (
     REVIEW_COMPLETED as REVIEW_COMPLETED,

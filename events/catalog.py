@@ -20,6 +20,18 @@ TASK_FAILED: Final = "dev.binks.task.failed"
 #: Work for the cluster operator: look at a namespace.
 CLUSTER_INSPECT_REQUESTED: Final = "dev.binks.cluster.inspect.requested"
 
+#: The cluster operator's answer, or why there is none.
+CLUSTER_INSPECT_COMPLETED: Final = "dev.binks.cluster.inspect.completed"
+CLUSTER_INSPECT_FAILED: Final = "dev.binks.cluster.inspect.failed"
+#: The reporter's report of one task in one variant.
+REPORT_PUBLISHED: Final = "dev.binks.report.published"
+
+#: For each work request, the events that answer it.
+RESULTS_OF: Final = {
+    REVIEW_REQUESTED: (REVIEW_COMPLETED, REVIEW_FAILED),
+    CLUSTER_INSPECT_REQUESTED: (CLUSTER_INSPECT_COMPLETED, CLUSTER_INSPECT_FAILED),
+}
+
 EVENT_TYPES: Final = (
     REVIEW_REQUESTED,
     REVIEW_COMPLETED,
@@ -28,6 +40,9 @@ EVENT_TYPES: Final = (
     TASK_PLANNED,
     TASK_FAILED,
     CLUSTER_INSPECT_REQUESTED,
+    CLUSTER_INSPECT_COMPLETED,
+    CLUSTER_INSPECT_FAILED,
+    REPORT_PUBLISHED,
 )
 
 #: Extension naming the framework variant. On a request: only that variant handles

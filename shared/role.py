@@ -10,6 +10,7 @@ framework call.
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -71,11 +72,18 @@ class Reply:
 
 @dataclass(frozen=True)
 class Context:
-    """What a role may know about where it runs."""
+    """What a role may know about where it runs, and which event it is handling."""
 
     variant: str
     model: str
     workspace: Path
+    state_dir: Path = Path(tempfile.gettempdir(), "binks-state")
+    event_type: str = ""
+    task: str = ""
+
+
+#: What ``prepare`` gives back: an agent run, an answer without one, or nothing (yet).
+Prepared = AgentTask | Reply | None
 
 
 @dataclass(frozen=True)
@@ -83,8 +91,10 @@ class Role:
     """One agent role, defined once for every framework.
 
     ``prepare`` turns validated request data into an :class:`AgentTask` (raise
-    :class:`~shared.runtime.errors.BadRequest` for a request that cannot run);
+    :class:`~shared.runtime.errors.BadRequest` for a request that cannot run), or
+    answers without the agent (a :class:`Reply`, or None: nothing to say yet);
     ``finish`` turns the agent's final text into the :class:`Reply`.
+    ``also_accepts`` lists further event types the role takes besides ``request_type``.
     """
 
     name: str
@@ -93,10 +103,15 @@ class Role:
     instructions: str
     request_type: str
     reply_types: tuple[str, ...]
-    prepare: Callable[[Mapping[str, Any], Context], AgentTask]
+    prepare: Callable[[Mapping[str, Any], Context], Prepared]
     finish: Callable[[Mapping[str, Any], str, Context, int], Reply]
     answer_schema: Mapping[str, Any] | None = None
     max_tool_calls: int = 8
+    also_accepts: tuple[str, ...] = ()
+
+    @property
+    def accepts(self) -> tuple[str, ...]:
+        return (self.request_type, *self.also_accepts)
 
 
 class Runner(Protocol):
@@ -120,9 +135,11 @@ def answer_format(role: Role, model: ModelSettings) -> dict[str, Any] | None:
     return None
 
 
-def run_role(role: Role, runner: Runner, data: Mapping[str, Any], context: Context) -> Reply:
+def run_role(role: Role, runner: Runner, data: Mapping[str, Any], context: Context) -> Reply | None:
     """Prepare, run and finish one request; the same path for every variant."""
     task = role.prepare(data, context)
+    if task is None or isinstance(task, Reply):
+        return task
     started = time.monotonic()
     answer = runner.run(task)
     elapsed_ms = round((time.monotonic() - started) * 1000)

@@ -48,7 +48,12 @@ def create_app(
             structured_answer=settings.structured_answer,
         )
         runner = load_runner(variant, role, model)
-    context = Context(variant=variant, model=settings.model, workspace=settings.workspace)
+    context = Context(
+        variant=variant,
+        model=settings.model,
+        workspace=settings.workspace,
+        state_dir=settings.state_dir,
+    )
     seen = SeenEvents(settings.state_dir / f"{settings.service}.sqlite3")
     dispatch = Dispatcher(role, runner, context, settings.service, settings.sink, seen)
 

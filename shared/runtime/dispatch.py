@@ -7,7 +7,7 @@ import re
 import urllib.error
 import urllib.request
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -54,8 +54,11 @@ class Dispatcher:
 
     def __call__(self, incoming: Incoming) -> Outcome:
         if incoming.mode == "plain":
-            reply = self._run(incoming.data)
-            self._publish(reply.emits, str(uuid.uuid4()), (self.service, str(uuid.uuid4())))
+            task = str(uuid.uuid4())
+            reply = self._run(incoming.data, self.role.request_type, task)
+            if reply is None:
+                return Outcome(202, note="accepted, nothing to answer yet")
+            self._publish(reply.emits, task, (self.service, task))
             status = 502 if reply.failed else 200
             body = json.dumps(reply.data).encode()
             return Outcome(
@@ -70,7 +73,7 @@ class Dispatcher:
                 f"default {KN_INVOKE_DEFAULT_TYPE!r}",
                 self._help(),
             )
-        if incoming.type != self.role.request_type:
+        if incoming.type not in self.role.accepts:
             return Outcome(202, note="ignored: event type not handled here")
         wanted, task = self._routing(incoming)
         if wanted is not None and wanted != self.context.variant:
@@ -80,7 +83,11 @@ class Dispatcher:
             status, headers, body = answered
             note = "duplicate: answered as the first time, not run again"
             return Outcome(status, headers, body, note=note, reply_type=headers.get("ce-type"))
-        reply = self._run(incoming.data)
+        reply = self._run(incoming.data, str(incoming.type), task)
+        if reply is None:
+            if self.seen:
+                self.seen.put(*key, 202, {}, b"")
+            return Outcome(202, note="accepted, nothing to answer yet")
         headers, body = encode_binary(self._attributes(reply, task, key, 0), reply.data)
         self._publish(reply.emits, task, key)
         if self.seen:
@@ -134,19 +141,21 @@ class Dispatcher:
             raise InvalidEvent("invalid Binks extension attributes", problems)
         return wanted, str(task)
 
-    def _run(self, data: Any) -> Reply:
+    def _run(self, data: Any, event_type: str, task: str) -> Reply | None:
         try:
-            validate_data(self.role.request_type, data)
+            validate_data(event_type, data)
         except DataError as invalid:
             raise InvalidData(str(invalid), {**invalid.errors, **self._help()}) from None
-        reply = run_role(self.role, self.runner, data, self.context)
-        validate_data(reply.type, reply.data)  # our own contract: a bug here is a 500
+        context = replace(self.context, event_type=event_type, task=task)
+        reply = run_role(self.role, self.runner, data, context)
+        if reply is not None:
+            validate_data(reply.type, reply.data)  # our own contract: a bug here is a 500
         return reply
 
     def _help(self) -> dict[str, Any]:
         example = load_example(self.role.request_type)["data"]
         return {
-            "accepts": self.role.request_type,
+            "accepts": list(self.role.accepts),
             "example_data": example,
             "try": (
                 f"kn func invoke --format cloudevent --type {self.role.request_type} "

@@ -1,0 +1,1 @@
+"""The reporter role: gathers one task's results and publishes the report."""

@@ -1,0 +1,112 @@
+"""What the reporter knows about each task, kept outside the process.
+
+A function that scales to zero forgets everything, so plans and results live in
+a SQLite file (``$BINKS_STATE_DIR/reporter-<variant>.sqlite3``). Locally that is
+a directory on the machine; on a cluster, a volume the reporter's instances
+share (a ReadWriteMany PVC, or one instance: ``max-scale: "1"``).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from events import RESULTS_OF, TASK_FAILED, TASK_PLANNED, TASK_REQUESTED
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS plans (task TEXT PRIMARY KEY, plan TEXT NOT NULL,
+                                  deadline REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS parts (task TEXT NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL,
+                                  at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS reports (task TEXT PRIMARY KEY, at REAL NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class TaskState:
+    """One task as the reporter has seen it so far."""
+
+    plan: dict[str, Any] | None
+    deadline: float | None
+    parts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    published: bool = False
+
+    def steps(self, now: float) -> tuple[bool, list[dict[str, Any]]]:
+        """(ready to report, each step's status); ready when nothing is missing or too late."""
+        if TASK_FAILED in self.parts:
+            reason = self.parts[TASK_FAILED].get("reason", "")
+            return True, [{"type": TASK_REQUESTED, "status": "failed", "reason": reason}]
+        if self.plan is None:
+            return False, []
+        steps = []
+        for planned in self.plan["steps"]:
+            completed, failed = RESULTS_OF[planned["type"]]
+            if completed in self.parts:
+                step = {"type": planned["type"], "status": "completed"}
+                findings = self.parts[completed].get("findings")
+                if isinstance(findings, list):
+                    step["findings"] = len(findings)
+            elif failed in self.parts:
+                reason = self.parts[failed].get("reason", "")
+                step = {"type": planned["type"], "status": "failed", "reason": reason}
+            else:
+                step = {"type": planned["type"], "status": "missing"}
+            steps.append(step)
+        missing = any(step["status"] == "missing" for step in steps)
+        return not missing or now >= (self.deadline or 0), steps
+
+
+class ReportStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, isolation_level=None, timeout=10)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def record(self, task: str, event_type: str, data: Mapping[str, Any]) -> None:
+        """Remember a plan or a result of ``task``."""
+        now = time.time()
+        if event_type == TASK_PLANNED:
+            deadline = now + float(data.get("deadline_s", 600))
+            self._db.execute(
+                "INSERT OR IGNORE INTO plans VALUES (?, ?, ?)",
+                (task, json.dumps(dict(data)), deadline),
+            )
+        else:
+            self._db.execute(
+                "INSERT INTO parts VALUES (?, ?, ?, ?)",
+                (task, event_type, json.dumps(dict(data)), now),
+            )
+
+    def state(self, task: str) -> TaskState:
+        plan = self._db.execute(
+            "SELECT plan, deadline FROM plans WHERE task = ?", (task,)
+        ).fetchone()
+        parts = {
+            row[0]: json.loads(row[1])
+            for row in self._db.execute(
+                "SELECT type, data FROM parts WHERE task = ? ORDER BY at", (task,)
+            )
+        }
+        published = self._db.execute("SELECT 1 FROM reports WHERE task = ?", (task,)).fetchone()
+        return TaskState(
+            plan=json.loads(plan[0]) if plan else None,
+            deadline=plan[1] if plan else None,
+            parts=parts,
+            published=published is not None,
+        )
+
+    def mark_published(self, task: str) -> bool:
+        """True for the one caller that publishes ``task``'s report."""
+        cursor = self._db.execute(
+            "INSERT OR IGNORE INTO reports VALUES (?, ?)", (task, time.time())
+        )
+        return cursor.rowcount == 1
