@@ -152,7 +152,11 @@ def test_a_task_runs_one_chain_per_variant_on_the_repository_manifests(platform_
         "inspect": True,
         "question": "healthy?",
     }
-    answers = {"You plan work": plan, "You review source code": ANSWER}
+    answers = {
+        "You plan work": plan,
+        "You review source code": ANSWER,
+        "You write the summary": {"summary": "one review, nothing found"},
+    }
     with ScriptedOllama(team_script(answers)) as model:
         platform = platform_factory(manifest, env={"OLLAMA_HOST": model.url}, window_s=30)
         goal = {
@@ -177,3 +181,25 @@ def test_a_task_runs_one_chain_per_variant_on_the_repository_manifests(platform_
         assert chain("dev.binks.review.requested") == ["agno", "crewai"]
         assert chain("dev.binks.task.planned") == ["agno", "crewai"]
         assert chain("dev.binks.cluster.inspect.requested") == ["agno", "crewai"]
+
+        def reports_of(task: str) -> list[dict]:
+            return [
+                e
+                for e in platform.events("dev.binks.report.published")
+                if e["attributes"].get("binkstask") == task
+            ]
+
+        # no cluster operator answers yet, so this chain's report waits for its deadline;
+        # a task without a namespace plans the review only and is reported at once
+        goal = {"goal": "look at my code", "repository": "bench/sample-repo"}
+        assert platform.send("dev.binks.task.requested", goal, binkstask="chain-10")[0] == 202
+        reports = platform.wait(
+            lambda: len(reports_of("chain-10")) == 2 and reports_of("chain-10"),
+            timeout_s=120,
+            what="a report per variant",
+        )
+        assert sorted(json.loads(r["data"])["variant"] for r in reports) == ["agno", "crewai"]
+        for report in reports:
+            data = json.loads(report["data"])
+            assert data["complete"] and data["steps"][0]["status"] == "completed"
+            assert data["summary"] == "one review, nothing found"
