@@ -53,17 +53,28 @@ def review_script(final_answer: dict[str, Any]) -> Script:
     return script
 
 
-def team_script(answers: Mapping[str, dict[str, Any]]) -> Script:
-    """:func:`review_script` with one final answer per role.
+def tools_script(calls: list[tuple[str, dict[str, Any]]], final_answer: dict[str, Any]) -> Script:
+    """Call ``calls`` in order, one per turn, then answer ``final_answer``."""
 
-    The first key of ``answers`` found in the conversation's system text (each
-    role's instructions) picks the answer, so one server can play every role.
-    """
+    def script(messages: list[dict[str, Any]], tools: list[str]) -> Turn:
+        done = sum(1 for m in messages if m.get("role") == "tool")
+        if tools and done < len(calls):
+            return Turn(tool_calls=(calls[done],))
+        return Turn(content=json.dumps(final_answer))
+
+    return script
+
+
+def team_script(answers: Mapping[str, dict[str, Any] | Script]) -> Script:
+    """One script per role: the first key of ``answers`` found in the conversation's
+    system text (each role's instructions) picks it. A dict is a final answer given
+    after :func:`review_script`'s tool calls, so one server can play every role."""
 
     def script(messages: list[dict[str, Any]], tools: list[str]) -> Turn:
         system = " ".join(str(m.get("content")) for m in messages if m.get("role") == "system")
-        answer = next((a for marker, a in answers.items() if marker in system), {})
-        return review_script(answer)(messages, tools)
+        chosen = next((a for marker, a in answers.items() if marker in system), {})
+        play = chosen if callable(chosen) else review_script(chosen)
+        return play(messages, tools)
 
     return script
 
