@@ -219,6 +219,9 @@ def parser() -> argparse.ArgumentParser:
         help="print the first event of this type with the same binkstask",
     )
     send.add_argument("--timeout", type=float, default=300)
+    send.add_argument(
+        "--count", type=int, default=1, help="wait for this many (e.g. 2: one per variant)"
+    )
     send.set_defaults(handler=_send)
 
     show = commands.add_parser("events", parents=[platform], help="the event log")

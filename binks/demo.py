@@ -14,18 +14,25 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from binks import client
 from binks.processes import start_platform
-from binks.scripted_ollama import ScriptedOllama, review_script
+from binks.scripted_ollama import Script, ScriptedOllama, team_script, tools_script
 from events import (
+    CLUSTER_INSPECT_COMPLETED,
+    CLUSTER_INSPECT_FAILED,
+    CLUSTER_INSPECT_REQUESTED,
+    REPORT_PUBLISHED,
     REVIEW_COMPLETED,
     REVIEW_FAILED,
     REVIEW_REQUESTED,
     TASK_EXTENSION,
+    TASK_FAILED,
+    TASK_PLANNED,
+    TASK_REQUESTED,
     VARIANT_EXTENSION,
+    VARIANTS,
 )
 from modelserver.selection import select
 from shared.runtime.config import DEFAULT_MODEL, DEFAULT_OLLAMA_HOST, normalise_ollama_host
@@ -71,17 +78,6 @@ SAMPLE_REVIEW = {
 }
 
 
-@dataclass(frozen=True)
-class Result:
-    """One variant's part of the demo, read back from the platform."""
-
-    variant: str
-    cold_start_s: float | None
-    reply_s: float
-    event_type: str
-    data: dict[str, Any]
-
-
 def send_review(url: str, repository: str, task: str) -> tuple[int, dict[str, str], dict]:
     """POST one binary-mode review request; return (status, headers, data)."""
     headers = {
@@ -101,28 +97,6 @@ def send_review(url: str, repository: str, task: str) -> tuple[int, dict[str, st
         return error.code, dict(error.headers), json.loads(error.read() or b"{}")
 
 
-def describe(result: Result) -> list[str]:
-    """The lines of one column."""
-    data = result.data
-    cold = f"{result.cold_start_s:6.2f} s" if result.cold_start_s is not None else "   (warm)"
-    lines = [
-        f"code-reviewer-{result.variant}",
-        f"cold start     {cold} (process spawn → ready)",
-        f"reply after    {result.reply_s:6.2f} s (request accepted → reply accepted)",
-        f"{result.event_type}",
-        "",
-    ]
-    if "findings" in data:
-        lines.append(f"summary: {data['summary']}")
-        lines.append(f"findings ({len(data['findings'])}):")
-        for finding in data["findings"]:
-            where = f"{finding['path']}:{finding['line']}"
-            lines.append(f"- [{finding['severity']}] {where} {finding['message']}")
-    else:
-        lines.append(f"{data.get('error', 'error')}: {data.get('reason', data)}")
-    return lines
-
-
 def side_by_side(left: list[str], right: list[str], width: int) -> str:
     """Two columns of wrapped text separated by a bar."""
 
@@ -138,11 +112,47 @@ def side_by_side(left: list[str], right: list[str], width: int) -> str:
     return "\n".join(f"{x:<{width}} │ {y}" for x, y in zip(a, b, strict=True))
 
 
+def scripted_team() -> Script:
+    """Canned answers for every role, keyed by the first line of each role's instructions."""
+    from functions.cluster_operator.role import INSTRUCTIONS as OPERATOR
+    from functions.code_reviewer.role import INSTRUCTIONS as REVIEWER
+    from functions.orchestrator.role import INSTRUCTIONS as ORCHESTRATOR
+    from functions.reporter.role import INSTRUCTIONS as REPORTER
+
+    plan = {
+        "summary": "Scripted plan: review the code, then inspect the namespace.",
+        "review": True,
+        "focus": "correctness bugs",
+        "inspect": True,
+        "question": "Are the demo's Knative services ready?",
+    }
+    inspection = {
+        "summary": "Scripted answer: every Knative service of the demo is listed.",
+        "observations": [
+            {
+                "object": "namespace/default",
+                "status": "ok",
+                "message": "services listed by the local platform",
+            }
+        ],
+    }
+    look = [("list_knative_services", {"namespace": "default"})]
+    summary = {"summary": "Scripted summary: five bugs found; the namespace looks healthy."}
+    return team_script(
+        {
+            ORCHESTRATOR.splitlines()[0]: plan,
+            REVIEWER.splitlines()[0]: SAMPLE_REVIEW,
+            OPERATOR.splitlines()[0]: tools_script(look, inspection),
+            REPORTER.splitlines()[0]: summary,
+        }
+    )
+
+
 def choose_model(scripted: bool) -> tuple[dict[str, str], Callable[[], None]]:
     """The functions' model environment and how to stop what we started for it."""
     model = os.environ.get("BINKS_MODEL", DEFAULT_MODEL)
     if scripted:
-        server = ScriptedOllama(review_script(SAMPLE_REVIEW), model=model).start()
+        server = ScriptedOllama(scripted_team(), model=model).start()
         print(f"==> model: the SCRIPTED Ollama-API server at {server.url} (canned answers)")
         return {"OLLAMA_HOST": server.url, "BINKS_MODEL": model}, server.stop
     asked = normalise_ollama_host(os.environ.get("OLLAMA_HOST", DEFAULT_OLLAMA_HOST))
@@ -161,22 +171,72 @@ def choose_model(scripted: bool) -> tuple[dict[str, str], Callable[[], None]]:
     return env, chosen.stop
 
 
-def collect(platform: str, rows: list[dict[str, Any]], request: dict[str, Any]) -> list[Result]:
-    cold = {row["service"]: row["cold_starts_s"] for row in _ps(platform)}
-    results = []
-    for row in sorted(rows, key=lambda r: r["attributes"].get(VARIANT_EXTENSION, "")):
-        variant = row["attributes"].get(VARIANT_EXTENSION, "?")
-        starts = cold.get(f"code-reviewer-{variant}") or [None]
-        results.append(
-            Result(
-                variant,
-                starts[0],
-                row["accepted_at"] - request["accepted_at"],
-                row["attributes"]["type"],
-                json.loads(row["data"] or "{}"),
-            )
-        )
-    return results
+GOAL = "Review the sample repository for bugs and check that the demo's services are healthy."
+#: The chain, step by step: (function, the event that starts it, the events that end it).
+STEPS = (
+    ("orchestrator", (TASK_REQUESTED,), (TASK_PLANNED, TASK_FAILED)),
+    ("code-reviewer", (REVIEW_REQUESTED,), (REVIEW_COMPLETED, REVIEW_FAILED)),
+    (
+        "cluster-operator",
+        (CLUSTER_INSPECT_REQUESTED,),
+        (CLUSTER_INSPECT_COMPLETED, CLUSTER_INSPECT_FAILED),
+    ),
+    (
+        "reporter",
+        (
+            TASK_PLANNED,
+            REVIEW_COMPLETED,
+            REVIEW_FAILED,
+            CLUSTER_INSPECT_COMPLETED,
+            CLUSTER_INSPECT_FAILED,
+            TASK_FAILED,
+        ),
+        (REPORT_PUBLISHED,),
+    ),
+)
+
+
+def timings(events: list[dict[str, Any]], services: list[dict[str, Any]]) -> list[list[str]]:
+    """Rows of the per-function table: cold start and time in the chain, both variants."""
+    cold = {row["service"]: row["cold_starts_s"] for row in services}
+    rows = []
+    for function, starts, ends in STEPS:
+        row = [function]
+        for variant in VARIANTS:
+            mine = [e for e in events if e["attributes"].get(VARIANT_EXTENSION) in (variant, None)]
+            began = [e["accepted_at"] for e in mine if e["attributes"]["type"] in starts]
+            ended = [
+                e["accepted_at"]
+                for e in mine
+                if e["attributes"]["type"] in ends
+                and e["attributes"].get(VARIANT_EXTENSION) == variant
+            ]
+            spawn = cold.get(f"{function}-{variant}") or []
+            row.append(f"{spawn[0]:.2f} s" if spawn else "warm")
+            if function == "reporter" and began and ended:
+                row.append(f"{ended[0] - max(b for b in began if b <= ended[0]):.2f} s")
+            elif began and ended:
+                row.append(f"{ended[0] - min(began):.2f} s")
+            else:
+                row.append("-")
+        rows.append(row)
+    return rows
+
+
+def table(rows: list[list[str]]) -> str:
+    head = [
+        "function",
+        "agno cold start",
+        "agno event → reply",
+        "crewai cold start",
+        "crewai event → reply",
+    ]
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True))
+        for row in [head, *rows]
+    ]
+    return "\n".join(lines)
 
 
 def _ps(platform: str) -> list[dict[str, Any]]:
@@ -190,49 +250,50 @@ def main(
     port: int = 8470,
     keep_serving: bool | None = None,
 ) -> int:
-    """Model + platform + one review request for both variants, through the broker."""
+    """Model + platform + one task through all four roles, both variants, via the broker."""
     env, stop_model = choose_model(scripted)
+    env |= {"BINKS_CLUSTER": "local", "BINKS_ALLOWED_NAMESPACES": "default"}
     platform = f"http://127.0.0.1:{port}"
     process = None
     try:
         state = tempfile.mkdtemp(prefix="binks-demo-")  # a fresh event log for every demo
         process = start_platform(port, "--state", state, env=env)
-        after = client.last_seq(platform)
+        request = {"goal": GOAL, "repository": repository, "namespace": "default"}
         sent = client.send(
             platform,
             "broker:default",
-            REVIEW_REQUESTED,
+            TASK_REQUESTED,
             "/binks/cli",
-            json.dumps({"repository": repository}).encode(),
+            json.dumps(request).encode(),
             {},
         )
+        task = sent[TASK_EXTENSION]
         print(
-            f"==> published {REVIEW_REQUESTED} (no binksvariant: both variants take it), "
-            f"binkstask={sent[TASK_EXTENSION]}; waiting for both replies ...",
+            f"==> published {TASK_REQUESTED} (no binksvariant: one chain per variant), "
+            f"binkstask={task}\n    orchestrator → code reviewer + cluster operator → reporter;"
+            " waiting for both reports ...",
             flush=True,
         )
-        task = sent[TASK_EXTENSION]
-        replies = client.wait_for(
-            platform, (REVIEW_COMPLETED, REVIEW_FAILED), task, 900, after, count=2
-        )
-        request = next(
-            r for r in client.events(platform, after) if r["attributes"]["id"] == sent["id"]
-        )
-        results = collect(platform, replies, request)
+        reports = client.wait_for(platform, REPORT_PUBLISHED, task, 1800, count=2)
+        reports.sort(key=lambda r: r["attributes"].get(VARIANT_EXTENSION, ""))
         width = max(40, (shutil.get_terminal_size((160, 40)).columns - 3) // 2)
+        columns = [json.loads(r["data"])["markdown"].splitlines() for r in reports]
         print()
-        columns = [describe(result) for result in results] or [["no reply arrived"]]
+        print(side_by_side(columns[0], columns[1], width))
+        chain = [e for e in client.events(platform) if e["attributes"].get(TASK_EXTENSION) == task]
+        print()
+        print(table(timings(chain, _ps(platform))))
         print(
-            side_by_side(columns[0], columns[1], width)
-            if len(columns) == 2
-            else "\n".join(columns[0])
+            "\ncold start: process spawn → ready; event → reply: the function's event accepted "
+            "→ its answer accepted by the broker."
         )
-        print()
         if keep_serving is None:
             keep_serving = sys.stdin.isatty()
         if keep_serving:
             print(
-                f"The platform keeps serving on {platform}. Try, in another terminal:\n"
+                f"\nThe platform keeps serving on {platform}. Try, in another terminal:\n"
+                f"  .venv/bin/binks send --type {TASK_REQUESTED} --field goal='Review it' "
+                f"--field repository={repository} --wait-for {REPORT_PUBLISHED} --count 2\n"
                 f"  .venv/bin/binks send --type {REVIEW_REQUESTED} --field repository={repository}"
                 f" --extension binksvariant=crewai --wait-for {REVIEW_COMPLETED}\n"
                 "  .venv/bin/binks events --follow    .venv/bin/binks ps\n"
@@ -241,7 +302,7 @@ def main(
             )
             with contextlib.suppress(KeyboardInterrupt):
                 process.wait()
-        return 0 if len(results) == 2 else 1
+        return 0
     finally:
         if process and process.poll() is None:
             process.send_signal(signal.SIGTERM)
