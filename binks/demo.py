@@ -284,8 +284,9 @@ def main(
         print()
         print(table(timings(chain, _ps(platform))))
         print(
-            "\ncold start: process spawn → ready; event → reply: the function's event accepted "
-            "→ its answer accepted by the broker."
+            "\ncold start: process spawn → ready (both chains start their instances at once on "
+            "this machine's cores;\n`binks bench` measures each alone). event → reply: the "
+            "function's event accepted → its answer accepted by the broker."
         )
         if keep_serving is None:
             keep_serving = sys.stdin.isatty()
