@@ -212,6 +212,9 @@ def timings(events: list[dict[str, Any]], services: list[dict[str, Any]]) -> lis
                 and e["attributes"].get(VARIANT_EXTENSION) == variant
             ]
             spawn = cold.get(f"{function}-{variant}") or []
+            if not began:  # this chain never asked for this function
+                row += ["not run", "-"]
+                continue
             row.append(f"{spawn[0]:.2f} s" if spawn else "warm")
             if function == "reporter" and began and ended:
                 row.append(f"{ended[0] - max(b for b in began if b <= ended[0]):.2f} s")
