@@ -38,7 +38,13 @@ async def serve(
     base_url = f"http://{host}:{port}"
     broker_urls = {key: f"{base_url}/{key[0]}/{key[1]}" for key in loaded.brokers}
     sink = broker_urls.get(("default", "default")) or next(iter(broker_urls.values()), "")
-    platform_env = {"BINKS_REPO_BASE": str(REPO), "K_SINK": sink, **(env or {})}
+    platform_env = {
+        "BINKS_REPO_BASE": str(REPO),
+        "K_SINK": sink,
+        # the functions' own state (idempotency, reporter) lives with the platform's
+        "BINKS_STATE_DIR": str(state_dir / "functions"),
+        **(env or {}),
+    }
     serving = Serving(loaded.services, platform_env, window_s, log_dir=state_dir / "logs")
     store = EventStore(state_dir / "events.sqlite3")
     eventing = Eventing(loaded, store, serving, base_url)

@@ -47,7 +47,7 @@ STEP_TITLES = {
 
 
 def store_for(context: Context) -> ReportStore:
-    return ReportStore(context.state_dir / f"reporter-{context.variant}.sqlite3")
+    return ReportStore(context.state_dir / f"reporter-{context.variant}.tasks.sqlite3")
 
 
 def results_text(state: TaskState) -> str:

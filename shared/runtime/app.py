@@ -54,7 +54,7 @@ def create_app(
         workspace=settings.workspace,
         state_dir=settings.state_dir,
     )
-    seen = SeenEvents(settings.state_dir / f"{settings.service}.sqlite3")
+    seen = SeenEvents(settings.state_dir / f"{settings.service}.seen.sqlite3")
     dispatch = Dispatcher(role, runner, context, settings.service, settings.sink, seen)
 
     app = Flask(settings.service)
