@@ -21,6 +21,7 @@ class ClusterBackend(Protocol):
     def knative_services(self, namespace: str) -> list[dict[str, Any]]: ...
     def logs(self, namespace: str, pod: str, lines: int) -> str: ...
     def create_job(self, namespace: str, manifest: dict[str, Any]) -> dict[str, Any]: ...
+    def job_status(self, namespace: str, name: str) -> dict[str, Any]: ...
 
 
 class KubernetesBackend:
@@ -124,6 +125,17 @@ class KubernetesBackend:
         job = self.batch.create_namespaced_job(namespace, manifest)
         return {"name": job.metadata.name, "namespace": namespace, "created": True}
 
+    def job_status(self, namespace: str, name: str) -> dict[str, Any]:
+        status = self.batch.read_namespaced_job_status(name, namespace).status
+        conditions = [f"{c.type}={c.status}" for c in status.conditions or []]
+        return {
+            "name": name,
+            "active": status.active or 0,
+            "succeeded": status.succeeded or 0,
+            "failed": status.failed or 0,
+            "conditions": conditions,
+        }
+
 
 class LocalBackend:
     """The local platform (``binks up``): its Services are the cluster this machine has."""
@@ -194,6 +206,9 @@ class LocalBackend:
         return "logs of local instances are in the platform's state/logs/<service>.log"
 
     def create_job(self, namespace: str, manifest: dict[str, Any]) -> dict[str, Any]:
+        raise RuntimeError("Jobs need a Kubernetes cluster; the local platform runs no images")
+
+    def job_status(self, namespace: str, name: str) -> dict[str, Any]:
         raise RuntimeError("Jobs need a Kubernetes cluster; the local platform runs no images")
 
 

@@ -102,6 +102,20 @@ def cluster_tools(backend: ClusterBackend, policy: Policy) -> tuple[Tool, ...]:
 
         return _guarded(call)
 
+    def job_status(namespace: str, name: str) -> str:
+        """Report how a spawned Job is doing: active, succeeded and failed pods, conditions.
+
+        Args:
+            namespace: The Kubernetes namespace.
+            name: The Job's name.
+        """
+
+        def call() -> str:
+            job = policy.name(name, "job", label=True)
+            return json.dumps(backend.job_status(policy.namespace(namespace), job))
+
+        return _guarded(call)
+
     functions = (
         list_pods,
         list_events,
@@ -110,6 +124,7 @@ def cluster_tools(backend: ClusterBackend, policy: Policy) -> tuple[Tool, ...]:
         list_nodes,
         read_logs,
         spawn_job,
+        job_status,
     )
     return tuple(Tool(f.__name__, f) for f in functions)
 

@@ -104,6 +104,13 @@ RESPONSES = {
         ],
     },
     "/api/v1/namespaces/default/pods/web-7d9f/log": "boom: config file missing\n",
+    "/apis/batch/v1/namespaces/default/jobs/worker-1/status": {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": "worker-1", "namespace": "default"},
+        "spec": {"template": {}},
+        "status": {"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]},
+    },
 }
 
 

@@ -81,6 +81,18 @@ def test_an_allowed_job_is_created_bounded(tools: dict, api: KubernetesStandIn) 
     assert container["args"] == ["a", "b"] and container["resources"]["limits"]["memory"] == "256Mi"
 
 
+def test_job_status_reports_the_outcome(tools: dict) -> None:
+    status = json.loads(tools["job_status"]("default", "worker-1"))
+    assert status == {
+        "name": "worker-1",
+        "active": 0,
+        "succeeded": 1,
+        "failed": 0,
+        "conditions": ["Complete=True"],
+    }
+    assert tools["job_status"]("kube-system", "x").startswith("error: refused:")
+
+
 def test_api_errors_go_back_to_the_model_as_text(api: KubernetesStandIn) -> None:
     policy = Policy(namespaces=frozenset({"default", "other"}))
     backend = KubernetesBackend(api.api_client())
