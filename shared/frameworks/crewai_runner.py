@@ -4,6 +4,7 @@ through the ``openai`` client (native tool calling)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 
@@ -17,10 +18,17 @@ os.environ.setdefault("CREWAI_STORAGE_DIR", "binks")
 os.environ.setdefault("XDG_DATA_HOME", os.path.join(tempfile.gettempdir(), "binks-data"))
 
 from crewai import LLM, Agent
+from crewai.events.event_listener import event_listener
 from crewai.tools import tool as crewai_tool
 
 from shared.role import AgentTask, ModelSettings, Role, answer_format
 from shared.runtime.errors import ModelUnavailable
+
+# crewai's console formatter is created verbose for the whole process and draws a panel
+# per agent run on stdout whatever Agent(verbose=...) says, and its LLM layer warns on
+# every call that Ollama models have no native token counter; a server logs its own lines.
+event_listener.formatter.verbose = False
+logging.getLogger("crewai.llms.base_llm").setLevel(logging.ERROR)
 
 
 class CrewaiRunner:
