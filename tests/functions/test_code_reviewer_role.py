@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from functions.code_reviewer.role import ROLE
-from shared.answers import parse_json_answer as parse_answer
 from shared.role import Context
 from shared.runtime.errors import BadRequest
 
@@ -30,18 +29,6 @@ def test_prepare_builds_the_prompt_from_the_request() -> None:
 def test_prepare_refuses_repositories_it_may_not_read(repository: str) -> None:
     with pytest.raises(BadRequest):
         ROLE.prepare({"repository": repository}, CONTEXT)
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        json.dumps({"summary": "s", "findings": []}),
-        'Here you go:\n```json\n{"summary": "s", "findings": []}\n```',
-        'Sure! {"summary": "s", "findings": []} Hope it helps.',
-    ],
-)
-def test_parse_answer_tolerates_fences_and_prose(text: str) -> None:
-    assert parse_answer(text) == {"summary": "s", "findings": []}
 
 
 def test_finish_caps_findings_and_adds_run_facts() -> None:
