@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from binks.processes import REPO, FunctionProcess, FunctionSpec
+from binks.processes import FunctionProcess, FunctionSpec
 from localknative import cgroups
 from localknative.manifests import Service
 
@@ -269,7 +269,3 @@ class Serving:
                 }
             )
         return rows
-
-
-def default_log_dir() -> Path:
-    return REPO / "state" / "logs"
