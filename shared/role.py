@@ -128,6 +128,12 @@ class Runner(Protocol):
         ...
 
 
+def failure(event_type: str, common: Mapping[str, Any], error: str, reason: str) -> Reply:
+    """A ``...failed`` reply: ``common`` fields plus a stable error code and the reason."""
+    data = {**common, "error": error, "reason": reason[:2000]}
+    return Reply(event_type, data, failed=True)
+
+
 def answer_format(role: Role, model: ModelSettings) -> dict[str, Any] | None:
     """The JSON Schema both adapters send as structured output, or None."""
     if model.structured_answer and role.answer_schema:

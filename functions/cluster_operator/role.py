@@ -19,7 +19,7 @@ from functions.cluster_operator.backends import ClusterBackend, backend_from_env
 from functions.cluster_operator.policy import Policy, Refused
 from functions.cluster_operator.tools import cluster_tools
 from shared.answers import parse_json_answer
-from shared.role import AgentTask, Context, Prepared, Reply, Role
+from shared.role import AgentTask, Context, Prepared, Reply, Role, failure
 
 INSTRUCTIONS = """\
 You are a Kubernetes operator. Answer the question about one namespace by looking:
@@ -40,14 +40,8 @@ def _backend() -> ClusterBackend | None:
 
 
 def _failed(data: Mapping[str, Any], context: Context, error: str, reason: str) -> Reply:
-    failure = {
-        "namespace": data["namespace"],
-        "error": error,
-        "reason": reason[:2000],
-        "model": context.model,
-        "variant": context.variant,
-    }
-    return Reply(CLUSTER_INSPECT_FAILED, failure, failed=True)
+    common = {"namespace": data["namespace"], "model": context.model, "variant": context.variant}
+    return failure(CLUSTER_INSPECT_FAILED, common, error, reason)
 
 
 def prepare(data: Mapping[str, Any], context: Context) -> Prepared:

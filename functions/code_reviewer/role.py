@@ -16,7 +16,7 @@ from events import (
 )
 from functions.code_reviewer.tools import repository_tools
 from shared.answers import parse_json_answer
-from shared.role import AgentTask, Context, Reply, Role
+from shared.role import AgentTask, Context, Reply, Role, failure
 from shared.runtime.errors import BadRequest
 
 INSTRUCTIONS = """\
@@ -79,8 +79,7 @@ def finish(data: Mapping[str, Any], answer: str, context: Context, elapsed_ms: i
         validate_data(REVIEW_COMPLETED, result)
     except (ValueError, DataError) as problem:
         reason = f"the model's answer is not a valid review: {problem}"
-        failure = {**common, "error": "invalid_model_answer", "reason": reason[:2000]}
-        return Reply(REVIEW_FAILED, failure, failed=True)
+        return failure(REVIEW_FAILED, common, "invalid_model_answer", reason)
     return Reply(REVIEW_COMPLETED, result)
 
 

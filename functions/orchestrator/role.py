@@ -20,7 +20,7 @@ from events import (
     validate_data,
 )
 from shared.answers import check_answer, parse_json_answer
-from shared.role import AgentTask, Context, Reply, Role
+from shared.role import AgentTask, Context, Reply, Role, failure
 
 INSTRUCTIONS = """\
 You plan work for a small team of agents:
@@ -81,10 +81,8 @@ def finish(data: Mapping[str, Any], answer: str, context: Context, elapsed_ms: i
         parsed = parse_json_answer(answer)
         check_answer(parsed, ANSWER_SCHEMA)
     except ValueError as problem:
-        reason = f"the model's answer is not a valid plan: {problem}"[:2000]
-        return Reply(
-            TASK_FAILED, {**common, "error": "invalid_model_answer", "reason": reason}, failed=True
-        )
+        reason = f"the model's answer is not a valid plan: {problem}"
+        return failure(TASK_FAILED, common, "invalid_model_answer", reason)
     steps = plan_steps(data, parsed)
     plan = {
         **common,
