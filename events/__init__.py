@@ -14,6 +14,18 @@ from events.catalog import (
     CLUSTER_INSPECT_REQUESTED as CLUSTER_INSPECT_REQUESTED,
 )
 from events.catalog import (
+    CLUSTER_JOB_COMPLETED as CLUSTER_JOB_COMPLETED,
+)
+from events.catalog import (
+    CLUSTER_JOB_FAILED as CLUSTER_JOB_FAILED,
+)
+from events.catalog import (
+    CLUSTER_JOB_REQUESTED as CLUSTER_JOB_REQUESTED,
+)
+from events.catalog import (
+    PING as PING,
+)
+from events.catalog import (
     EVENT_TYPES as EVENT_TYPES,
 )
 from events.catalog import (

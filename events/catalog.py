@@ -23,13 +23,21 @@ CLUSTER_INSPECT_REQUESTED: Final = "dev.binks.cluster.inspect.requested"
 #: The cluster operator's answer, or why there is none.
 CLUSTER_INSPECT_COMPLETED: Final = "dev.binks.cluster.inspect.completed"
 CLUSTER_INSPECT_FAILED: Final = "dev.binks.cluster.inspect.failed"
+#: Work for the cluster operator: run a worker as a Job (allow-listed images only).
+CLUSTER_JOB_REQUESTED: Final = "dev.binks.cluster.job.requested"
+#: The Job ran (succeeded, failed or still running at the wait's end), or could not start.
+CLUSTER_JOB_COMPLETED: Final = "dev.binks.cluster.job.completed"
+CLUSTER_JOB_FAILED: Final = "dev.binks.cluster.job.failed"
 #: The reporter's report of one task in one variant.
 REPORT_PUBLISHED: Final = "dev.binks.report.published"
+#: What a Knative PingSource sends on its schedule; the reporter's clock for deadlines.
+PING: Final = "dev.knative.sources.ping"
 
 #: For each work request, the events that answer it.
 RESULTS_OF: Final = {
     REVIEW_REQUESTED: (REVIEW_COMPLETED, REVIEW_FAILED),
     CLUSTER_INSPECT_REQUESTED: (CLUSTER_INSPECT_COMPLETED, CLUSTER_INSPECT_FAILED),
+    CLUSTER_JOB_REQUESTED: (CLUSTER_JOB_COMPLETED, CLUSTER_JOB_FAILED),
 }
 
 EVENT_TYPES: Final = (
@@ -42,7 +50,11 @@ EVENT_TYPES: Final = (
     CLUSTER_INSPECT_REQUESTED,
     CLUSTER_INSPECT_COMPLETED,
     CLUSTER_INSPECT_FAILED,
+    CLUSTER_JOB_REQUESTED,
+    CLUSTER_JOB_COMPLETED,
+    CLUSTER_JOB_FAILED,
     REPORT_PUBLISHED,
+    PING,
 )
 
 #: Extension naming the framework variant. On a request: only that variant handles
