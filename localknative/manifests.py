@@ -1,7 +1,9 @@
-"""Read Knative Broker, Trigger and Service manifests into plain, frozen specs.
+"""Read Knative Broker, Trigger, Service and PingSource manifests into plain, frozen specs.
 
-The same YAML a cluster applies: a directory with a ``kustomization.yaml`` is read
-through its ``resources`` (and ``namespace``), any other directory file by file.
+The same YAML a cluster applies: a directory with a ``kustomization.yaml`` (a base or an
+overlay) is built the way ``kubectl kustomize`` builds it (``localknative.kustomize``), any
+other directory is read file by file. Kinds the platform has no use for (Namespace,
+ServiceAccount, RBAC, SinkBinding: it gives every function ``K_SINK`` itself) are skipped.
 """
 
 from __future__ import annotations
@@ -38,11 +40,12 @@ class Delivery:
 
 @dataclass(frozen=True)
 class Destination:
-    """A Knative Destination: a Service ref or a URI."""
+    """A Knative Destination: a Service ref, a Broker ref (sources' sinks only) or a URI."""
 
     service: str | None = None
     namespace: str = "default"
     uri: str | None = None
+    broker: str | None = None
 
 
 @dataclass(frozen=True)
@@ -83,10 +86,24 @@ class Service:
 
 
 @dataclass(frozen=True)
+class PingSource:
+    """A ``sources.knative.dev/v1`` PingSource: ``data`` sent to ``sink`` on a cron schedule."""
+
+    namespace: str
+    name: str
+    schedule: str
+    timezone: str | None
+    data: str | None
+    content_type: str | None
+    sink: Destination
+
+
+@dataclass(frozen=True)
 class Manifests:
     brokers: dict[tuple[str, str], Broker]
     triggers: tuple[Trigger, ...]
     services: dict[tuple[str, str], Service]
+    ping_sources: dict[tuple[str, str], PingSource] = field(default_factory=dict)
 
 
 _DURATION = re.compile(
@@ -145,6 +162,7 @@ def load(directory: Path) -> Manifests:
     brokers: dict[tuple[str, str], Broker] = {}
     triggers: list[Trigger] = []
     services: dict[tuple[str, str], Service] = {}
+    ping_sources: dict[tuple[str, str], PingSource] = {}
     for path, namespace, document in _documents(directory, None):
         kind = document.get("kind")
         where = f"{path}: {kind} {document.get('metadata', {}).get('name', '?')}"
@@ -158,10 +176,21 @@ def load(directory: Path) -> Manifests:
         ):
             service = _service(document, namespace, where, str(path))
             services[(service.namespace, service.name)] = service
+        elif kind == "PingSource" and str(document.get("apiVersion", "")).startswith(
+            "sources.knative"
+        ):
+            source = _ping_source(document, namespace, where)
+            ping_sources[(source.namespace, source.name)] = source
     for trigger in triggers:
         if (trigger.namespace, trigger.broker) not in brokers:
             raise ManifestError(f"Trigger {trigger.name}: broker {trigger.broker!r} is not defined")
-    return Manifests(brokers, tuple(triggers), services)
+    for source in ping_sources.values():
+        sink = source.sink
+        if sink.broker is not None and (sink.namespace, sink.broker) not in brokers:
+            raise ManifestError(
+                f"PingSource {source.name}: spec.sink broker {sink.broker!r} is not defined"
+            )
+    return Manifests(brokers, tuple(triggers), services, ping_sources)
 
 
 def _documents(directory: Path, namespace: str | None) -> Iterator[tuple[Path, str | None, dict]]:
@@ -194,14 +223,21 @@ def _namespace(document: dict, override: str | None) -> str:
     return override or document.get("metadata", {}).get("namespace") or "default"
 
 
-def _destination(spec: Any, namespace: str, where: str) -> Destination:
+def _destination(
+    spec: Any, namespace: str, where: str, *, brokers_allowed: bool = False
+) -> Destination:
     if not isinstance(spec, dict) or not (spec.get("ref") or spec.get("uri")):
         raise ManifestError(f"{where}: a destination needs ref or uri")
     ref = spec.get("ref")
     if ref:
+        if not ref.get("name"):
+            raise ManifestError(f"{where}: ref.name is required")
+        ref_namespace = ref.get("namespace", namespace)
+        if ref.get("kind") == "Broker" and brokers_allowed:
+            return Destination(namespace=ref_namespace, broker=ref["name"])
         if ref.get("kind") != "Service":
             raise ManifestError(f"{where}: only Service refs run locally, got {ref.get('kind')}")
-        return Destination(service=ref["name"], namespace=ref.get("namespace", namespace))
+        return Destination(service=ref["name"], namespace=ref_namespace)
     return Destination(uri=str(spec["uri"]))
 
 
@@ -250,6 +286,25 @@ def _trigger(document: dict, override: str | None, where: str) -> Trigger:
         attributes=dict((spec.get("filter") or {}).get("attributes") or {}),
         filters=filters,
         delivery=_delivery(spec.get("delivery"), namespace, where),
+    )
+
+
+def _ping_source(document: dict, override: str | None, where: str) -> PingSource:
+    namespace = _namespace(document, override)
+    spec = document.get("spec") or {}
+    if not spec.get("schedule"):
+        raise ManifestError(f"{where}: spec.schedule is required (a cron expression)")
+    if "dataBase64" in spec:
+        # Not needed by any manifest here; refuse rather than send something else.
+        raise ManifestError(f"{where}: spec.dataBase64 is not supported locally; use spec.data")
+    return PingSource(
+        namespace=namespace,
+        name=document["metadata"]["name"],
+        schedule=str(spec["schedule"]),
+        timezone=spec.get("timezone"),
+        data=spec.get("data"),
+        content_type=spec.get("contentType"),
+        sink=_destination(spec.get("sink"), namespace, f"{where} spec.sink", brokers_allowed=True),
     )
 
 

@@ -87,3 +87,54 @@ def test_images_map_to_function_folders() -> None:
     )
     with pytest.raises(Exception, match="cannot run it locally"):
         function_for_image("nginx:latest")
+
+
+def test_the_reporter_tick_is_a_ping_source_into_the_broker() -> None:
+    loaded = load(REPO / "knative" / "base")
+    tick = loaded.ping_sources[("default", "reporter-tick")]
+    assert tick.schedule == "* * * * *" and tick.content_type == "application/json"
+    assert tick.data == '{"tick": true}' and tick.timezone is None
+    assert tick.sink.broker == "default" and tick.sink.namespace == "default"
+    for variant in ("agno", "crewai"):
+        (trigger,) = [t for t in loaded.triggers if t.name == f"reporter-{variant}-tick"]
+        assert trigger.subscriber.service == f"reporter-{variant}"
+        assert trigger.filters == (
+            {
+                "exact": {
+                    "type": "dev.knative.sources.ping",
+                    "source": "/apis/v1/namespaces/default/pingsources/reporter-tick",
+                }
+            },
+        )
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("{sink: {ref: {apiVersion: eventing.knative.dev/v1, kind: Broker, name: b}}}", "schedule"),
+        (
+            "{schedule: '* * * * *', sink: {ref: {kind: Broker, name: nope}}}",
+            "'nope' is not defined",
+        ),
+        ("{schedule: '* * * * *'}", "needs ref or uri"),
+    ],
+)
+def test_bad_ping_sources_name_the_problem(tmp_path: Path, spec: str, message: str) -> None:
+    (tmp_path / "broker.yaml").write_text(
+        "kind: Broker\napiVersion: eventing.knative.dev/v1\nmetadata: {name: b}\n"
+    )
+    (tmp_path / "ping.yaml").write_text(
+        f"kind: PingSource\napiVersion: sources.knative.dev/v1\nmetadata: {{name: p}}\nspec: {spec}"
+    )
+    with pytest.raises(ManifestError, match=message):
+        load(tmp_path)
+
+
+def test_a_ping_source_may_sink_to_a_uri(tmp_path: Path) -> None:
+    (tmp_path / "ping.yaml").write_text(
+        "kind: PingSource\napiVersion: sources.knative.dev/v1\nmetadata: {name: p}\n"
+        "spec: {schedule: '*/5 * * * *', timezone: Europe/Berlin, sink: {uri: 'http://x/'}}"
+    )
+    source = load(tmp_path).ping_sources[("default", "p")]
+    assert source.sink.uri == "http://x/" and source.timezone == "Europe/Berlin"
+    assert source.data is None and source.content_type is None
