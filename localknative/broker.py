@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,13 +35,36 @@ TTL = "knativebrokerttl"
 ARRIVAL = "knativearrivaltime"
 RETRYABLE = {404, 408, 409, 429}
 ERROR_DATA_LIMIT = 1024
+#: Back-pressure: deliveries held in memory (and the bytes of their events) before the
+#: ingress answers 429 with Retry-After instead of accepting more.
+BACKLOG_ENV = "BINKS_BROKER_BACKLOG"
+DEFAULT_BACKLOG = 4096
+BACKLOG_BYTES = 64 * 1024 * 1024
+RETRY_AFTER_S = 1
 _SAFE = "".join(c for c in map(chr, range(0x21, 0x7F)) if c not in ' "%')
 
 
 class IngressError(Exception):
-    def __init__(self, status: int, reason: str, details: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        reason: str,
+        details: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(reason)
         self.status, self.reason, self.details = status, reason, dict(details or {})
+        self.headers = dict(headers or {})
+
+
+def backlog_from_env(env: Mapping[str, str]) -> int:
+    """``BINKS_BROKER_BACKLOG``: how many deliveries may wait in memory (default 4096)."""
+    raw = env.get(BACKLOG_ENV, "").strip()
+    if not raw:
+        return DEFAULT_BACKLOG
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{BACKLOG_ENV} must be a positive integer, got {raw!r}")
+    return int(raw)
 
 
 @dataclass(frozen=True)
@@ -89,7 +113,14 @@ def binary_headers(attributes: Mapping[str, str]) -> dict[str, str]:
 class Eventing:
     """Brokers and triggers of the loaded manifests, backed by the event store."""
 
-    def __init__(self, manifests: Manifests, store: EventStore, serving: Serving, base_url: str):
+    def __init__(
+        self,
+        manifests: Manifests,
+        store: EventStore,
+        serving: Serving,
+        base_url: str,
+        backlog: int | None = None,
+    ):
         self.brokers: dict[tuple[str, str], Broker] = manifests.brokers
         self.triggers: dict[str, Trigger] = {
             f"{t.namespace}/{t.name}": t for t in manifests.triggers
@@ -100,6 +131,8 @@ class Eventing:
         self.session: aiohttp.ClientSession | None = None
         self.in_flight = asyncio.Semaphore(256)  # bounded concurrent deliveries
         self.tasks: set[asyncio.Task] = set()
+        self.backlog = backlog or backlog_from_env(os.environ)
+        self.held_bytes = 0  # event bytes referenced by the deliveries in ``tasks``
 
     async def start(self) -> int:
         """Open the client and resume every delivery a previous run left pending."""
@@ -143,6 +176,7 @@ class Eventing:
             raise IngressError(400, f"{TTL} must be an integer") from None
         if ttl <= 0:
             raise IngressError(400, f"{TTL} exhausted: event dropped (loop guard)")
+        self._refuse_when_full()
         return await self._accept(broker, attributes, wire_data(incoming), ttl, origin="ingress")
 
     async def _accept(
@@ -165,6 +199,20 @@ class Eventing:
             self._spawn(PendingDelivery(delivery_id, trigger, 0, event))
         return seq
 
+    def _refuse_when_full(self) -> None:
+        """Back-pressure: a full backlog is a 429 with Retry-After, never an unbounded queue.
+
+        Replies of delivered events are not refused (they are part of work already
+        accepted); they only count toward the next ingress check.
+        """
+        if len(self.tasks) >= self.backlog or self.held_bytes >= BACKLOG_BYTES:
+            raise IngressError(
+                429,
+                f"the broker is busy: {len(self.tasks)} deliveries waiting "
+                f"(limit {self.backlog}); retry later",
+                headers={"Retry-After": str(RETRY_AFTER_S)},
+            )
+
     @staticmethod
     def _passes(trigger: Trigger, attributes: Mapping[str, str]) -> bool:
         if trigger.filters:  # filters override filter
@@ -175,8 +223,15 @@ class Eventing:
 
     def _spawn(self, delivery: PendingDelivery) -> None:
         task = asyncio.get_running_loop().create_task(self._deliver(delivery))
+        size = len(delivery.event.data)
         self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        self.held_bytes += size
+
+        def done(finished: asyncio.Task) -> None:
+            self.tasks.discard(finished)
+            self.held_bytes -= size
+
+        task.add_done_callback(done)
 
     def _delivery_spec(self, trigger: Trigger) -> Delivery:
         broker = self.brokers[(trigger.namespace, trigger.broker)]

@@ -96,7 +96,9 @@ def create_app(eventing: Eventing, serving: Serving) -> web.Application:
         try:
             await eventing.ingest(match["ns"], match["name"], request.headers, body)
         except IngressError as problem:
-            return _error(problem.status, problem.reason, **problem.details)
+            answer = _error(problem.status, problem.reason, **problem.details)
+            answer.headers.update(problem.headers)
+            return answer
         return web.Response(status=202)
 
     async def ps(_: web.Request) -> web.Response:
