@@ -45,6 +45,7 @@ class CrewaiRunner:
             model=f"ollama/{self.model.name}",
             base_url=self.model.host,
             timeout=self.model.timeout_s,
+            max_retries=0,  # as agno: one try per call, bounded by the timeout; the broker retries
             temperature=self.model.temperature,
             max_tokens=self.model.max_tokens,
             seed=self.model.seed,

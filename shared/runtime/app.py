@@ -46,6 +46,7 @@ def create_app(
             name=settings.model,
             host=settings.ollama_host,
             structured_answer=settings.structured_answer,
+            timeout_s=settings.model_timeout_s,
         )
         runner = load_runner(variant, role, model)
     context = Context(

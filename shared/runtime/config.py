@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 DEFAULT_OLLAMA_HOST = "http://127.0.0.1:11434"
 DEFAULT_MODEL = "gemma3:270m"
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+#: Seconds one model call may take before the run fails as ``model_unavailable`` (503).
+DEFAULT_MODEL_TIMEOUT_S = 120.0
 
 
 def normalise_ollama_host(value: str) -> str:
@@ -37,12 +39,14 @@ class Settings:
     structured_answer: bool
     sink: str
     state_dir: Path
+    model_timeout_s: float = DEFAULT_MODEL_TIMEOUT_S
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], default_service: str) -> Settings:
         """Read ``K_SERVICE``/``K_REVISION``/``K_CONFIGURATION``, ``OLLAMA_HOST``,
         ``BINKS_MODEL``, ``BINKS_REPO_BASE``, ``BINKS_MAX_BODY_BYTES``,
-        ``BINKS_STRUCTURED_ANSWER``, ``K_SINK`` and ``BINKS_STATE_DIR``."""
+        ``BINKS_STRUCTURED_ANSWER``, ``K_SINK``, ``BINKS_STATE_DIR`` and
+        ``BINKS_MODEL_TIMEOUT`` (seconds per model call)."""
         service = env.get("K_SERVICE") or default_service
         return cls(
             service=service,
@@ -58,4 +62,19 @@ class Settings:
             state_dir=Path(
                 env.get("BINKS_STATE_DIR") or Path(tempfile.gettempdir(), "binks-state")
             ),
+            model_timeout_s=_positive(env, "BINKS_MODEL_TIMEOUT", DEFAULT_MODEL_TIMEOUT_S),
         )
+
+
+def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+    """A positive number of seconds from ``env[name]``, or ``default`` when unset."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not value > 0:
+        raise ValueError(f"{name} must be positive, got {raw!r}")
+    return value
