@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from localknative.kustomize import KustomizeError, build, kustomization_file, read_documents
 
 
 class ManifestError(ValueError):
@@ -194,29 +194,19 @@ def load(directory: Path) -> Manifests:
 
 
 def _documents(directory: Path, namespace: str | None) -> Iterator[tuple[Path, str | None, dict]]:
-    kustomization = directory / "kustomization.yaml"
-    if kustomization.is_file():
-        spec = yaml.safe_load(kustomization.read_text()) or {}
-        namespace = spec.get("namespace", namespace)
-        for resource in spec.get("resources", []):
-            target = (directory / resource).resolve()
-            if target.is_dir():
-                yield from _documents(target, namespace)
-            else:
-                yield from _file(target, namespace)
+    if kustomization_file(directory) is not None:
+        try:
+            for resource in build(directory):
+                yield resource.source, None, resource.document
+        except KustomizeError as problem:
+            raise ManifestError(str(problem)) from None
         return
     for path in sorted(directory.rglob("*.y*ml")):
-        yield from _file(path, namespace)
-
-
-def _file(path: Path, namespace: str | None) -> Iterator[tuple[Path, str | None, dict]]:
-    try:
-        documents = list(yaml.safe_load_all(path.read_text()))
-    except (OSError, yaml.YAMLError) as error:
-        raise ManifestError(f"{path}: cannot read YAML: {error}") from None
-    for document in documents:
-        if isinstance(document, dict) and document.get("kind"):
-            yield path, namespace, document
+        try:
+            for document in read_documents(path):
+                yield path, namespace, document
+        except KustomizeError as problem:
+            raise ManifestError(str(problem)) from None
 
 
 def _namespace(document: dict, override: str | None) -> str:
