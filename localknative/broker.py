@@ -73,6 +73,7 @@ class Outcome:
     body: bytes = b""
     error: str | None = None
     reply: Incoming | None = None
+    timed_out: bool = False
 
 
 def wire_attributes(incoming: Incoming) -> dict[str, str]:
@@ -350,9 +351,14 @@ class Eventing:
         except (TimeoutError, ServingError) as problem:
             return Outcome(503, error=str(problem))
         try:
-            return await self._post(instance.process.url, headers, event.data, timeout)
+            outcome = await self._post(instance.process.url, headers, event.data, timeout)
         finally:
             await self.serving.release(destination.namespace, destination.service, instance)
+        if outcome.timed_out and timeout >= state.spec.timeout_s:
+            # the Service's timeoutSeconds, enforced by Serving: Knative answers 504
+            reason = f"request timeout: {destination.service} took over {timeout:g}s"
+            return Outcome(504, reason.encode(), error=reason)
+        return outcome
 
     async def _post(
         self, url: str, headers: dict[str, str], body: bytes, timeout_s: float
@@ -365,7 +371,11 @@ class Eventing:
                 payload = await response.read()
                 status = response.status
                 answer_headers = dict(response.headers)
-        except (aiohttp.ClientError, TimeoutError, OSError) as problem:
+        except TimeoutError:
+            return Outcome(
+                None, error=f"TimeoutError: no answer within {timeout_s:g}s", timed_out=True
+            )
+        except (aiohttp.ClientError, OSError) as problem:
             return Outcome(None, error=f"{type(problem).__name__}: {problem}")
         if not 200 <= status < 300:
             return Outcome(status, payload, error=f"HTTP {status}")
