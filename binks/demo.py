@@ -125,6 +125,7 @@ def scripted_team() -> Script:
         "focus": "correctness bugs",
         "inspect": True,
         "question": "Are the demo's Knative services ready?",
+        "check": True,
     }
     inspection = {
         "summary": "Scripted answer: every Knative service of the demo is listed.",

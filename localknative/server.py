@@ -9,6 +9,7 @@ import aiohttp
 from aiohttp import web
 
 from localknative.broker import Eventing, IngressError
+from localknative.jobs import JobError, Jobs
 from localknative.serving import Serving, ServingError
 
 _BROKER_PATH = re.compile(r"^/(?P<ns>[a-z0-9]([-a-z0-9]*[a-z0-9])?)/(?P<name>[a-z0-9][-a-z0-9.]*)$")
@@ -32,7 +33,7 @@ def _error(status: int, reason: str, **details: object) -> web.Response:
     return web.json_response(body, status=status)
 
 
-def create_app(eventing: Eventing, serving: Serving) -> web.Application:
+def create_app(eventing: Eventing, serving: Serving, jobs: Jobs | None = None) -> web.Application:
     """The aiohttp application; ``eventing`` and ``serving`` are started by the caller."""
 
     @web.middleware
@@ -114,7 +115,35 @@ def create_app(eventing: Eventing, serving: Serving) -> web.Application:
         rows = await asyncio.to_thread(eventing.store.events, after, kind, limit)
         return web.json_response({"events": rows})
 
+    async def create_job(request: web.Request) -> web.Response:
+        try:
+            manifest = await request.json()
+            return web.json_response(jobs.create(request.match_info["ns"], manifest), status=201)
+        except ValueError as problem:  # JobError, or a body that is not JSON
+            status = problem.status if isinstance(problem, JobError) else 400
+            return _error(status, str(problem))
+
+    async def job(request: web.Request) -> web.Response:
+        try:
+            found = jobs.get(request.match_info["ns"], request.match_info["name"])
+        except JobError as problem:
+            return _error(problem.status, problem.reason)
+        return web.json_response(found.status())
+
+    async def job_log(request: web.Request) -> web.Response:
+        try:
+            lines = max(1, min(int(request.query.get("lines", "50")), 1000))
+            text = jobs.logs(request.match_info["ns"], request.match_info["name"], lines)
+        except ValueError as problem:
+            status = problem.status if isinstance(problem, JobError) else 400
+            return _error(status, str(problem))
+        return web.Response(text=text)
+
     app = web.Application(middlewares=[host_routing], client_max_size=MAX_BODY)
+    if jobs is not None:
+        app.router.add_post("/_binks/jobs/{ns}", create_job)
+        app.router.add_get("/_binks/jobs/{ns}/{name}", job)
+        app.router.add_get("/_binks/jobs/{ns}/{name}/log", job_log)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/_binks/ps", ps)
     app.router.add_get("/_binks/events", events)

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from binks.processes import REPO
 from localknative.broker import Eventing
+from localknative.jobs import Jobs
 from localknative.manifests import load
 from localknative.server import create_app
 from localknative.serving import Serving
@@ -48,8 +49,9 @@ async def serve(
     serving = Serving(loaded.services, platform_env, window_s, log_dir=state_dir / "logs")
     store = EventStore(state_dir / "events.sqlite3")
     eventing = Eventing(loaded, store, serving, base_url)
+    jobs = Jobs(state_dir / "logs", platform_env)
     stop = stop or _signal_event()
-    runner = web.AppRunner(create_app(eventing, serving), access_log=None)
+    runner = web.AppRunner(create_app(eventing, serving, jobs), access_log=None)
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()
@@ -68,6 +70,7 @@ async def serve(
         reaper.cancel()
         await runner.cleanup()  # stop taking requests first
         await eventing.stop()  # pending deliveries stay in the store for the next start
+        await jobs.stop()
         await serving.stop()
         store.close()
 

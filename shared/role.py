@@ -62,12 +62,16 @@ class AgentTask:
 @dataclass(frozen=True)
 class Reply:
     """The event a role answers with: its type, its data, whether it reports a failure,
-    and further events the role publishes (to ``K_SINK``) besides this reply."""
+    and further events the role publishes (to ``K_SINK``) besides this reply.
+
+    ``task`` is the task the event belongs to when it is not the request's own (a
+    clock tick that closes other tasks); None: the request's task."""
 
     type: str
     data: dict[str, Any]
     failed: bool = False
     emits: tuple[Reply, ...] = ()
+    task: str | None = None
 
 
 @dataclass(frozen=True)

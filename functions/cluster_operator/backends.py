@@ -6,11 +6,16 @@ from __future__ import annotations
 import json
 import os
 import platform
+import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from typing import Any, Protocol
 
 KNATIVE = ("serving.knative.dev", "v1", "services")
+
+
+class JobExists(RuntimeError):
+    """A Job of that name is already there (a redelivered request started it)."""
 
 
 class ClusterBackend(Protocol):
@@ -22,6 +27,7 @@ class ClusterBackend(Protocol):
     def logs(self, namespace: str, pod: str, lines: int) -> str: ...
     def create_job(self, namespace: str, manifest: dict[str, Any]) -> dict[str, Any]: ...
     def job_status(self, namespace: str, name: str) -> dict[str, Any]: ...
+    def job_logs(self, namespace: str, name: str, lines: int) -> str: ...
 
 
 class KubernetesBackend:
@@ -122,7 +128,14 @@ class KubernetesBackend:
         return answer.data.decode("utf-8", "replace")
 
     def create_job(self, namespace: str, manifest: dict[str, Any]) -> dict[str, Any]:
-        job = self.batch.create_namespaced_job(namespace, manifest)
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            job = self.batch.create_namespaced_job(namespace, manifest)
+        except ApiException as problem:
+            if problem.status == 409:
+                raise JobExists(manifest["metadata"]["name"]) from None
+            raise
         return {"name": job.metadata.name, "namespace": namespace, "created": True}
 
     def job_status(self, namespace: str, name: str) -> dict[str, Any]:
@@ -136,6 +149,12 @@ class KubernetesBackend:
             "conditions": conditions,
         }
 
+    def job_logs(self, namespace: str, name: str, lines: int) -> str:
+        pods = self.core.list_namespaced_pod(namespace, label_selector=f"job-name={name}").items
+        if not pods:
+            return ""
+        return self.logs(namespace, pods[-1].metadata.name, lines)
+
 
 class LocalBackend:
     """The local platform (``binks up``): its Services are the cluster this machine has."""
@@ -146,6 +165,20 @@ class LocalBackend:
     def _get(self, path: str) -> Any:
         with urllib.request.urlopen(self.url + path, timeout=10) as answer:
             return json.load(answer)
+
+    def _call(self, path: str, body: Any = None) -> bytes:
+        """GET (or POST ``body``); an error answer raises with the platform's reason."""
+        data = None if body is None else json.dumps(body).encode()
+        headers = {"Content-Type": "application/json"} if data else {}
+        request = urllib.request.Request(self.url + path, data, headers)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                return answer.read()
+        except urllib.error.HTTPError as problem:
+            reason = json.loads(problem.read() or b"{}").get("error", problem.reason)
+            if problem.code == 409:
+                raise JobExists(reason) from None
+            raise RuntimeError(f"{problem.code}: {reason}") from None
 
     def _services(self, namespace: str) -> list[dict[str, Any]]:
         return [s for s in self._get("/_binks/ps")["services"] if s["namespace"] == namespace]
@@ -206,10 +239,15 @@ class LocalBackend:
         return "logs of local instances are in the platform's state/logs/<service>.log"
 
     def create_job(self, namespace: str, manifest: dict[str, Any]) -> dict[str, Any]:
-        raise RuntimeError("Jobs need a Kubernetes cluster; the local platform runs no images")
+        return json.loads(self._call(f"/_binks/jobs/{namespace}", manifest))
 
     def job_status(self, namespace: str, name: str) -> dict[str, Any]:
-        raise RuntimeError("Jobs need a Kubernetes cluster; the local platform runs no images")
+        status = json.loads(self._call(f"/_binks/jobs/{namespace}/{name}"))
+        conditions = [f"{c['type']}={c['status']}" for c in status["conditions"]]
+        return {**status, "conditions": conditions}
+
+    def job_logs(self, namespace: str, name: str, lines: int) -> str:
+        return self._call(f"/_binks/jobs/{namespace}/{name}/log?lines={lines}").decode()
 
 
 def backend_from_env(env: Mapping[str, str] = os.environ) -> ClusterBackend | None:

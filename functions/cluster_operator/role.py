@@ -1,5 +1,6 @@
 """The cluster operator, defined once: answers questions about a namespace with
-read-only tools (and an allow-listed Job spawner), on Kubernetes or the local platform."""
+read-only tools (and an allow-listed Job spawner), and runs requested Jobs, on
+Kubernetes or the local platform."""
 
 from __future__ import annotations
 
@@ -11,11 +12,15 @@ from events import (
     CLUSTER_INSPECT_COMPLETED,
     CLUSTER_INSPECT_FAILED,
     CLUSTER_INSPECT_REQUESTED,
+    CLUSTER_JOB_COMPLETED,
+    CLUSTER_JOB_FAILED,
+    CLUSTER_JOB_REQUESTED,
     DataError,
     answer_schema,
     validate_data,
 )
 from functions.cluster_operator.backends import ClusterBackend, backend_from_env
+from functions.cluster_operator.jobs import run_job
 from functions.cluster_operator.policy import Policy, Refused
 from functions.cluster_operator.tools import cluster_tools
 from shared.answers import parse_json_answer
@@ -45,8 +50,11 @@ def _failed(data: Mapping[str, Any], context: Context, error: str, reason: str) 
 
 
 def prepare(data: Mapping[str, Any], context: Context) -> Prepared:
-    """Tools bound to the backend and policy; a refused namespace fails without a run."""
+    """Tools bound to the backend and policy; a refused namespace fails without a run.
+    A Job request runs without the model: it already says what to run."""
     policy = Policy.from_env()
+    if context.event_type == CLUSTER_JOB_REQUESTED:
+        return run_job(data, context, _backend(), policy)
     try:
         policy.namespace(data["namespace"])
     except Refused as refused:
@@ -85,7 +93,13 @@ ROLE = Role(
     goal="Answer questions about a Kubernetes namespace by looking, never by guessing.",
     instructions=INSTRUCTIONS,
     request_type=CLUSTER_INSPECT_REQUESTED,
-    reply_types=(CLUSTER_INSPECT_COMPLETED, CLUSTER_INSPECT_FAILED),
+    also_accepts=(CLUSTER_JOB_REQUESTED,),
+    reply_types=(
+        CLUSTER_INSPECT_COMPLETED,
+        CLUSTER_INSPECT_FAILED,
+        CLUSTER_JOB_COMPLETED,
+        CLUSTER_JOB_FAILED,
+    ),
     prepare=prepare,
     finish=finish,
     answer_schema=answer_schema(CLUSTER_INSPECT_COMPLETED, ("summary", "observations")),

@@ -4,6 +4,7 @@ asks the backend. Output is compact text, bounded, for the model."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from functions.cluster_operator.backends import ClusterBackend
@@ -97,7 +98,7 @@ def cluster_tools(backend: ClusterBackend, policy: Policy) -> tuple[Tool, ...]:
         """
 
         def call() -> str:
-            manifest = job_manifest(policy, policy.namespace(namespace), name, image, args)
+            manifest = job_manifest(policy, policy.namespace(namespace), name, image, args.split())
             return json.dumps(backend.create_job(manifest["metadata"]["namespace"], manifest))
 
         return _guarded(call)
@@ -129,8 +130,12 @@ def cluster_tools(backend: ClusterBackend, policy: Policy) -> tuple[Tool, ...]:
     return tuple(Tool(f.__name__, f) for f in functions)
 
 
-def job_manifest(policy: Policy, namespace: str, name: str, image: str, args: str) -> dict:
-    """A Job that cannot outlive its budget: deadline, no retries storm, cleaned up, limited."""
+def job_manifest(
+    policy: Policy, namespace: str, name: str, image: str, args: Sequence[str]
+) -> dict:
+    """A Job that cannot outlive its budget: deadline, no retries storm, cleaned up, limited.
+
+    ``args`` go to the container as they are: no shell ever parses them."""
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
@@ -151,7 +156,7 @@ def job_manifest(policy: Policy, namespace: str, name: str, image: str, args: st
                         {
                             "name": "worker",
                             "image": policy.image(image),
-                            "args": str(args).split()[:20],
+                            "args": [str(a)[:512] for a in args][:20],
                             "resources": {
                                 "requests": {"cpu": "100m", "memory": "64Mi"},
                                 "limits": {"cpu": "500m", "memory": "256Mi"},

@@ -8,11 +8,13 @@ carries the task id and this variant, so each variant runs its own chain.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
 from events import (
     CLUSTER_INSPECT_REQUESTED,
+    CLUSTER_JOB_REQUESTED,
     REVIEW_REQUESTED,
     TASK_FAILED,
     TASK_PLANNED,
@@ -25,15 +27,17 @@ from shared.role import AgentTask, Context, Reply, Role, failure
 INSTRUCTIONS = """\
 You plan work for a small team of agents:
 - a code reviewer, who reviews a source repository for defects;
-- a cluster operator, who inspects a Kubernetes namespace with read-only tools.
+- a cluster operator, who inspects a Kubernetes namespace with read-only tools,
+  and can run the repository check (parses every file, counts lines) as a Job.
 Given a person's goal, decide which of them to involve and what to ask them.
 Involve the reviewer only when a repository is given, the operator only when a
-namespace is given.
+namespace is given; the check needs both.
 
 Answer with ONLY one JSON object, no prose around it:
 {"summary": "<the plan in one sentence>",
  "review": <true or false>, "focus": "<what the review should look for>",
- "inspect": <true or false>, "question": "<what to check in the namespace>"}"""
+ "inspect": <true or false>, "question": "<what to check in the namespace>",
+ "check": <true or false>}"""
 
 ANSWER_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -43,11 +47,15 @@ ANSWER_SCHEMA: dict[str, Any] = {
         "focus": {"type": "string", "maxLength": 200},
         "inspect": {"type": "boolean"},
         "question": {"type": "string", "maxLength": 300},
+        "check": {"type": "boolean"},
     },
-    "required": ["summary", "review", "focus", "inspect", "question"],
+    "required": ["summary", "review", "focus", "inspect", "question", "check"],
     "additionalProperties": False,
 }
 DEADLINE_S = 600
+#: The worker image of the repository check (the cluster operator must allow it).
+WORKER_IMAGE = "ghcr.io/binks-functions/worker:0.1.0"
+CHECK_PURPOSE = "Parse every file of the repository and count its lines."
 
 
 def prepare(data: Mapping[str, Any], context: Context) -> AgentTask:
@@ -71,6 +79,15 @@ def plan_steps(data: Mapping[str, Any], answer: Mapping[str, Any]) -> list[Reply
         steps.append(
             Reply(CLUSTER_INSPECT_REQUESTED, {"namespace": data["namespace"], "question": question})
         )
+    if answer["check"] and data.get("repository") and data.get("namespace"):
+        job = {
+            "namespace": data["namespace"],
+            "name": "check",
+            "image": os.environ.get("BINKS_WORKER_IMAGE", WORKER_IMAGE),
+            "args": ["check", data["repository"]],
+            "purpose": CHECK_PURPOSE,
+        }
+        steps.append(Reply(CLUSTER_JOB_REQUESTED, job))
     return steps
 
 
@@ -101,6 +118,8 @@ def finish(data: Mapping[str, Any], answer: str, context: Context, elapsed_ms: i
 def _why(step_type: str, answer: Mapping[str, Any]) -> str:
     if step_type == REVIEW_REQUESTED:
         return (answer["focus"] or "review the repository")[:500]
+    if step_type == CLUSTER_JOB_REQUESTED:
+        return CHECK_PURPOSE
     return (answer["question"] or "inspect the namespace")[:500]
 
 
@@ -110,7 +129,13 @@ ROLE = Role(
     goal="Turn a person's goal into work for the code reviewer and the cluster operator.",
     instructions=INSTRUCTIONS,
     request_type=TASK_REQUESTED,
-    reply_types=(REVIEW_REQUESTED, CLUSTER_INSPECT_REQUESTED, TASK_PLANNED, TASK_FAILED),
+    reply_types=(
+        REVIEW_REQUESTED,
+        CLUSTER_INSPECT_REQUESTED,
+        CLUSTER_JOB_REQUESTED,
+        TASK_PLANNED,
+        TASK_FAILED,
+    ),
     prepare=prepare,
     finish=finish,
     answer_schema=ANSWER_SCHEMA,

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from events import (
     CLUSTER_INSPECT_COMPLETED,
     CLUSTER_INSPECT_FAILED,
+    CLUSTER_JOB_COMPLETED,
+    CLUSTER_JOB_FAILED,
+    PING,
     REPORT_PUBLISHED,
     REVIEW_COMPLETED,
     REVIEW_FAILED,
@@ -42,6 +46,7 @@ ANSWER_SCHEMA: dict[str, Any] = {
 STEP_TITLES = {
     "dev.binks.review.requested": "Code review",
     "dev.binks.cluster.inspect.requested": "Cluster inspection",
+    "dev.binks.cluster.job.requested": "Repository check (Job)",
     "dev.binks.task.requested": "Planning",
 }
 
@@ -63,14 +68,21 @@ def results_text(state: TaskState) -> str:
         lines.append(f"Cluster inspection of {inspect['namespace']}: {inspect['summary']}")
         for o in inspect["observations"][:20]:
             lines.append(f"- [{o['status']}] {o['object']}: {o['message']}")
-    for failed in (REVIEW_FAILED, CLUSTER_INSPECT_FAILED, TASK_FAILED):
+    job = state.parts.get(CLUSTER_JOB_COMPLETED)
+    if job:
+        lines.append(f"Job {job['name']} ({job['image']}): {job['outcome']}")
+        lines += [f"    {line}" for line in job["logs"].splitlines()[-10:]]
+    for failed in (REVIEW_FAILED, CLUSTER_INSPECT_FAILED, CLUSTER_JOB_FAILED, TASK_FAILED):
         if failed in state.parts:
             lines.append(f"{failed}: {state.parts[failed]['reason']}")
     return "\n".join(lines)
 
 
 def prepare(data: Mapping[str, Any], context: Context) -> Prepared:
-    """Record the event; ask the model for a summary once the task is ready to report."""
+    """Record the event; ask the model for a summary once the task is ready to report.
+    A clock tick publishes the reports of tasks whose deadline passed in silence."""
+    if context.event_type == PING:
+        return overdue_reports(context)
     store = store_for(context)
     try:
         store.record(context.task, context.event_type, data)
@@ -133,8 +145,19 @@ def finish(data: Mapping[str, Any], answer: str, context: Context, elapsed_ms: i
     finally:
         store.close()
     _, steps = state.steps(time.time())
-    report = {
-        "goal": (state.plan or {}).get("goal") or data.get("goal", ""),
+    return Reply(REPORT_PUBLISHED, report_data(state, steps, summary, context, data))
+
+
+def report_data(
+    state: TaskState,
+    steps: list[dict[str, Any]],
+    summary: str,
+    context: Context,
+    data: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The ``dev.binks.report.published`` data of one task."""
+    return {
+        "goal": (state.plan or {}).get("goal") or (data or {}).get("goal", ""),
         "complete": all(step["status"] == "completed" for step in steps),
         "steps": steps,
         "summary": summary,
@@ -142,7 +165,37 @@ def finish(data: Mapping[str, Any], answer: str, context: Context, elapsed_ms: i
         "model": context.model,
         "variant": context.variant,
     }
-    return Reply(REPORT_PUBLISHED, report)
+
+
+def overdue_reports(context: Context) -> Reply | None:
+    """Reports of every task past its deadline, without the model: the summary says
+    what is missing (a step that never answers must not hold a report forever)."""
+    store = store_for(context)
+    reports = []
+    try:
+        now = time.time()
+        for task in store.overdue(now):
+            state = store.state(task)
+            if not store.mark_published(task):
+                continue
+            _, steps = state.steps(now)
+            missing = [
+                STEP_TITLES.get(s["type"], s["type"]) for s in steps if s["status"] == "missing"
+            ]
+            summary = (
+                f"The deadline passed with {len(missing)} of {len(steps)} steps unanswered: "
+                + ", ".join(missing)
+                + "."
+            )
+            task_context = replace(context, task=task)
+            data = report_data(state, steps, summary, task_context)
+            reports.append(Reply(REPORT_PUBLISHED, data, task=task))
+    finally:
+        store.close()
+    if not reports:
+        return None
+    first, *rest = reports
+    return replace(first, emits=tuple(rest))
 
 
 ROLE = Role(
@@ -156,7 +209,10 @@ ROLE = Role(
         REVIEW_FAILED,
         CLUSTER_INSPECT_COMPLETED,
         CLUSTER_INSPECT_FAILED,
+        CLUSTER_JOB_COMPLETED,
+        CLUSTER_JOB_FAILED,
         TASK_FAILED,
+        PING,
     ),
     reply_types=(REPORT_PUBLISHED,),
     prepare=prepare,

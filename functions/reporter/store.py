@@ -48,9 +48,14 @@ class TaskState:
             completed, failed = RESULTS_OF[planned["type"]]
             if completed in self.parts:
                 step = {"type": planned["type"], "status": "completed"}
-                findings = self.parts[completed].get("findings")
-                if isinstance(findings, list):
-                    step["findings"] = len(findings)
+                result = self.parts[completed]
+                if isinstance(result.get("findings"), list):
+                    step["findings"] = len(result["findings"])
+                if result.get("outcome") == "failed":  # a Job that ran and failed
+                    conditions = ", ".join(result.get("conditions") or []) or "no conditions"
+                    step = {**step, "status": "failed", "reason": f"the Job failed ({conditions})"}
+                elif result.get("outcome") == "running":
+                    step["reason"] = "the Job was still running when the operator stopped waiting"
             elif failed in self.parts:
                 reason = self.parts[failed].get("reason", "")
                 step = {"type": planned["type"], "status": "failed", "reason": reason}
@@ -103,6 +108,15 @@ class ReportStore:
             parts=parts,
             published=published is not None,
         )
+
+    def overdue(self, now: float) -> list[str]:
+        """Tasks whose deadline has passed and whose report is not published, oldest first."""
+        rows = self._db.execute(
+            "SELECT task FROM plans WHERE deadline <= ? AND task NOT IN (SELECT task FROM reports)"
+            " ORDER BY deadline LIMIT 100",
+            (now,),
+        )
+        return [row[0] for row in rows]
 
     def mark_published(self, task: str) -> bool:
         """True for the one caller that publishes ``task``'s report."""

@@ -117,6 +117,7 @@ RESPONSES = {
 class KubernetesStandIn:
     def __init__(self) -> None:
         self.requests: list[tuple[str, str, bytes]] = []
+        self.jobs: dict[str, dict] = {}
         stand_in = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -140,6 +141,8 @@ class KubernetesStandIn:
                 stand_in.requests.append(("GET", path, b""))
                 if path in RESPONSES:
                     self._answer(200, RESPONSES[path])
+                elif path.removesuffix("/status") in stand_in.jobs:
+                    self._answer(200, stand_in.jobs[path.removesuffix("/status")])
                 else:
                     self._answer(
                         404,
@@ -157,7 +160,18 @@ class KubernetesStandIn:
                 path = self.path.split("?", 1)[0]
                 stand_in.requests.append(("POST", path, body))
                 job = json.loads(body)
-                job.setdefault("status", {})
+                where = f"{path}/{job['metadata']['name']}"
+                if where in stand_in.jobs:
+                    message = f'jobs.batch "{job["metadata"]["name"]}" already exists'
+                    status = {"kind": "Status", "code": 409, "reason": "AlreadyExists"}
+                    self._answer(409, {**status, "status": "Failure", "message": message})
+                    return
+                # a recorded outcome: every Job created here has completed once read back
+                job["status"] = {
+                    "succeeded": 1,
+                    "conditions": [{"type": "Complete", "status": "True"}],
+                }
+                stand_in.jobs[where] = job
                 self._answer(201, job)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -103,7 +103,7 @@ def test_api_errors_go_back_to_the_model_as_text(api: KubernetesStandIn) -> None
 
 def test_no_job_images_means_no_jobs() -> None:
     with pytest.raises(Refused, match="not allowed"):
-        job_manifest(Policy(namespaces=frozenset({"default"})), "default", "w", "anything", "")
+        job_manifest(Policy(namespaces=frozenset({"default"})), "default", "w", "anything", [])
 
 
 def test_policy_from_environment() -> None:

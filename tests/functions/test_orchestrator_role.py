@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from events import CLUSTER_INSPECT_REQUESTED, REVIEW_REQUESTED, TASK_FAILED, TASK_PLANNED
+from events import (
+    CLUSTER_INSPECT_REQUESTED,
+    CLUSTER_JOB_REQUESTED,
+    REVIEW_REQUESTED,
+    TASK_FAILED,
+    TASK_PLANNED,
+)
 from functions.orchestrator.role import ROLE
 from shared.role import Context
 
@@ -26,6 +32,7 @@ def plan(**changes) -> str:
         "focus": "SQL",
         "inspect": True,
         "question": "pods healthy?",
+        "check": False,
     }
     return json.dumps({**answer, **changes})
 
@@ -60,3 +67,14 @@ def test_an_unusable_plan_is_a_failed_task(answer: str) -> None:
     reply = ROLE.finish(REQUEST, answer, CONTEXT, 10)
     assert reply.failed and reply.type == TASK_FAILED
     assert reply.data["error"] == "invalid_model_answer"
+
+
+def test_the_repository_check_runs_as_a_job_when_repository_and_namespace_are_given() -> None:
+    reply = ROLE.finish(REQUEST, plan(check=True), CONTEXT, 10)
+    job = next(e for e in reply.emits if e.type == CLUSTER_JOB_REQUESTED)
+    assert job.data["args"] == ["check", "bench/sample-repo"] and job.data["namespace"] == "shop"
+    assert job.data["image"].startswith("ghcr.io/binks-functions/worker")
+    planned = reply.emits[-1]
+    assert CLUSTER_JOB_REQUESTED in [s["type"] for s in planned.data["steps"]]
+    no_namespace = ROLE.finish({**REQUEST, "namespace": None}, plan(check=True), CONTEXT, 10)
+    assert CLUSTER_JOB_REQUESTED not in [e.type for e in (no_namespace, *no_namespace.emits)]

@@ -22,6 +22,7 @@ PLAN = {
     "focus": "injection",
     "inspect": True,
     "question": "crash loops?",
+    "check": False,
 }
 
 

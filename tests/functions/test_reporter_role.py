@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 
 from events import (
+    CLUSTER_JOB_COMPLETED,
+    CLUSTER_JOB_REQUESTED,
+    PING,
     REPORT_PUBLISHED,
     REVIEW_COMPLETED,
     REVIEW_FAILED,
@@ -125,3 +128,47 @@ def test_missing_steps_are_reported_after_the_deadline(context: Context) -> None
         "unusable" in reply.data["summary"]
         and "no answer before the deadline" in reply.data["markdown"]
     )
+
+
+def test_a_clock_tick_reports_tasks_whose_steps_never_answered(context: Context) -> None:
+    import time
+    from dataclasses import replace
+
+    assert handle(context, TASK_PLANNED, {**PLAN, "deadline_s": 1}) is None
+    other = replace(context, task="t-2")
+    assert handle(other, TASK_PLANNED, {**PLAN, "deadline_s": 1}) is None
+    tick = replace(context, task="ping-1")
+    assert handle(tick, PING, {"tick": True}) is None  # nothing overdue yet
+    time.sleep(1.1)
+    reply = handle(tick, PING, {"tick": True})
+    reports = [reply, *reply.emits]
+    assert sorted(r.task for r in reports) == ["t-1", "t-2"]  # each under its own task
+    for report in reports:
+        assert report.type == REPORT_PUBLISHED and not report.data["complete"]
+        validate_data(report.type, report.data)
+        assert "1 of 1 steps unanswered: Code review" in report.data["summary"]
+    assert handle(tick, PING, {"tick": True}) is None  # reported once
+    assert handle(context, REVIEW_COMPLETED, REVIEW) is None  # a late result changes nothing
+
+
+def test_a_failed_job_is_a_failed_step_with_its_conditions(context: Context) -> None:
+    plan = {**PLAN, "steps": [{"type": CLUSTER_JOB_REQUESTED, "why": "count lines"}]}
+    handle(context, TASK_PLANNED, plan)
+    job = {
+        "namespace": "default",
+        "name": "check-agno-1a2b3c",
+        "image": "ghcr.io/binks-functions/worker:0.1.0",
+        "outcome": "failed",
+        "active": 0,
+        "succeeded": 0,
+        "failed": 1,
+        "conditions": ["Failed=True"],
+        "logs": "killed\n",
+        "elapsed_ms": 1000,
+        "variant": "agno",
+    }
+    assert isinstance(handle(context, CLUSTER_JOB_COMPLETED, job), AgentTask)
+    reply = ROLE.finish(job, SUMMARY, context, 10)
+    (step,) = reply.data["steps"]
+    assert step["status"] == "failed" and "Failed=True" in step["reason"]
+    assert "Repository check (Job)" in reply.data["markdown"] and "killed" in reply.data["markdown"]

@@ -152,6 +152,7 @@ def test_a_task_runs_one_chain_per_variant_on_the_repository_manifests(platform_
         "focus": "bugs",
         "inspect": True,
         "question": "healthy?",
+        "check": True,
     }
     inspection = {
         "summary": "all services ready",
