@@ -106,7 +106,7 @@ class Dispatcher:
             "time": datetime.now(UTC),
             "datacontenttype": "application/json",
             VARIANT_EXTENSION: self.context.variant,
-            TASK_EXTENSION: task,
+            TASK_EXTENSION: reply.task or task,
         }
 
     def _publish(self, events: tuple[Reply, ...], task: str, cause: tuple[str, str]) -> None:
