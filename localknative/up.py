@@ -17,6 +17,7 @@ from localknative.jobs import Jobs
 from localknative.manifests import load
 from localknative.server import create_app
 from localknative.serving import Serving
+from localknative.sources import ScheduleError, parse_schedule, run_ping_source
 from localknative.store import EventStore
 
 DEFAULT_PORT = 8470  # functions take ephemeral ports (32768+) locally and 8080 in containers
@@ -36,6 +37,11 @@ async def serve(
 ) -> None:
     """Run the platform until ``stop`` is set (or SIGTERM/SIGINT when ``stop`` is None)."""
     loaded = load(manifests)
+    for source in loaded.ping_sources.values():
+        try:
+            parse_schedule(source.schedule, source.timezone)
+        except ScheduleError as problem:
+            raise RuntimeError(f"PingSource {source.name}: spec.schedule: {problem}") from None
     base_url = f"http://{host}:{port}"
     broker_urls = {key: f"{base_url}/{key[0]}/{key[1]}" for key in loaded.brokers}
     sink = broker_urls.get(("default", "default")) or next(iter(broker_urls.values()), "")
@@ -61,13 +67,30 @@ async def serve(
         raise RuntimeError(f"cannot listen on {host}:{port}: {problem.strerror}") from None
     resumed = await eventing.start()
     await serving.start()
-    reaper = asyncio.get_running_loop().create_task(serving.reap())
+    loop = asyncio.get_running_loop()
+    reaper = loop.create_task(serving.reap())
+
+    async def send_ping(source, headers: dict[str, str], body: bytes) -> None:
+        if source.sink.broker:
+            await eventing.ingest(source.sink.namespace, source.sink.broker, headers, body)
+        else:  # a URI, or a Service through the platform's Host routing
+            url = source.sink.uri or base_url
+            host = (
+                {}
+                if source.sink.uri
+                else {"Host": f"{source.sink.service}.{source.sink.namespace}.localhost"}
+            )
+            async with eventing.session.post(url, data=body, headers={**headers, **host}) as answer:
+                answer.raise_for_status()
+
+    pings = [loop.create_task(run_ping_source(s, send_ping)) for s in loaded.ping_sources.values()]
     if on_ready:
         on_ready(_banner(base_url, loaded, broker_urls, resumed))
     try:
         await stop.wait()
     finally:
-        reaper.cancel()
+        for task in (reaper, *pings):
+            task.cancel()
         await runner.cleanup()  # stop taking requests first
         await eventing.stop()  # pending deliveries stay in the store for the next start
         await jobs.stop()
@@ -93,9 +116,15 @@ def _banner(base_url: str, loaded, broker_urls, resumed: int) -> str:
         lines.append(
             f"  trigger {trigger.name} → {trigger.subscriber.service or trigger.subscriber.uri}"
         )
+    for (_, name), source in sorted(loaded.ping_sources.items()):
+        lines.append(f"  ping    {name}: {source.schedule!r} → {_sink(source.sink)}")
     if resumed:
         lines.append(f"  resumed {resumed} pending deliveries from the last run")
     return "\n".join(lines)
+
+
+def _sink(sink) -> str:
+    return sink.uri or f"{'broker' if sink.broker else 'service'} {sink.broker or sink.service}"
 
 
 def main(port: int, manifests: Path, state_dir: Path, window_s: float | None, env: dict) -> int:
