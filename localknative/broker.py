@@ -164,8 +164,8 @@ class Eventing:
             raise IngressError(404, f"broker {namespace}/{name} not found")
         try:
             incoming = decode(headers, body)
-        except FunctionError as error:
-            raise IngressError(400, error.reason, error.details) from None
+        except FunctionError as error:  # 400 invalid event, 415 not an event format at all
+            raise IngressError(error.status, error.reason, error.details) from None
         if incoming.mode == "plain":
             raise IngressError(
                 400, "not a CloudEvent: send ce-* headers or application/cloudevents+json"

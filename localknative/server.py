@@ -93,7 +93,10 @@ def create_app(eventing: Eventing, serving: Serving, jobs: Jobs | None = None) -
             )
         if request.method != "POST":
             return _error(405, f"{request.method} is not allowed; POST one CloudEvent")
-        body = await request.read()
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return _error(413, f"the body is over the limit of {MAX_BODY} bytes")
         try:
             await eventing.ingest(match["ns"], match["name"], request.headers, body)
         except IngressError as problem:

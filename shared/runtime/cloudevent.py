@@ -37,6 +37,7 @@ _TOKEN = r"[A-Za-z0-9!#$&^_.+-]+"
 _MEDIA_TYPE = re.compile(rf'^{_TOKEN}/{_TOKEN}(\s*;\s*{_TOKEN}=("[^"]*"|{_TOKEN}))*\s*$')
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 _EXTENSION_NAME = re.compile(r"^[a-z0-9]{1,20}$")
+_ABSOLUTE_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s\x00-\x1f\x7f]*$")
 
 
 @dataclass(frozen=True)
@@ -156,8 +157,8 @@ def _check_attributes(attributes: Mapping[str, Any]) -> dict[str, str]:
     if isinstance(content_type, str) and content_type and not _MEDIA_TYPE.match(content_type):
         problems["datacontenttype"] = f"not a valid media type: {content_type!r}"
     schema = attributes.get("dataschema")
-    if isinstance(schema, str) and schema and ":" not in schema:
-        problems["dataschema"] = "must be an absolute URI"
+    if isinstance(schema, str) and schema and not _ABSOLUTE_URI.match(schema):
+        problems["dataschema"] = "must be an absolute URI (scheme:..., no spaces)"
     for name, value in attributes.items():
         if name in _STRING_ATTRIBUTES or name in ("data", "data_base64"):
             continue
