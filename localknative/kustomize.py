@@ -56,6 +56,7 @@ class Resource:
 
     source: Path
     document: dict[str, Any]
+    patched_by: tuple[str, ...] = ()
 
     @property
     def identity(self) -> tuple[str, str, str, str]:
@@ -69,9 +70,16 @@ class Resource:
             metadata.get("name", ""),
         )
 
+    @property
+    def origin(self) -> str:
+        """The file, and the patches that changed the object, for messages."""
+        if not self.patched_by:
+            return str(self.source)
+        return f"{self.source} (patched by {'; '.join(self.patched_by)})"
+
     def describe(self) -> str:
         """``path: Kind name`` for messages."""
-        return f"{self.source}: {self.document.get('kind')} {self.identity[3] or '?'}"
+        return f"{self.origin}: {self.document.get('kind')} {self.identity[3] or '?'}"
 
 
 def kustomization_file(directory: Path) -> Path | None:
@@ -155,8 +163,9 @@ def _check_unique(resources: list[Resource]) -> None:
             )
 
 
-def _replaced(resource: Resource, document: dict[str, Any]) -> Resource:
-    return Resource(resource.source, document)
+def _replaced(resource: Resource, document: dict[str, Any], patch: str = "") -> Resource:
+    patched_by = (*resource.patched_by, patch) if patch else resource.patched_by
+    return Resource(resource.source, document, patched_by)
 
 
 # -- namespace -------------------------------------------------------------------------
@@ -226,7 +235,7 @@ def _patch(resources: list[Resource], entry: Any, directory: Path, where: str) -
     for resource in resources:
         if _selected(resource.document, target, where):
             matched = True
-            resource = _replaced(resource, apply(copy.deepcopy(resource.document)))
+            resource = _replaced(resource, apply(copy.deepcopy(resource.document)), where)
         built.append(resource)
     if not matched:
         # kustomize is quiet about a target that matches nothing; a typo here would
