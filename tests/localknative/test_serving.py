@@ -141,7 +141,7 @@ def test_one_request_without_variant_gets_a_reply_from_each(platform_factory, mo
 
 
 def test_a_task_runs_one_chain_per_variant_on_the_repository_manifests(platform_factory) -> None:
-    """goal → orchestrator → code reviewer + cluster operator → reporter, per variant."""
+    """goal → orchestrator → code reviewer + cluster inspection + a Job → reporter, per variant."""
     base = Path(__file__).parents[2] / "knative" / "base"
     manifest = "\n---\n".join(
         p.read_text() for p in sorted(base.glob("*.yaml")) if p.name != "kustomization.yaml"
@@ -193,6 +193,7 @@ def test_a_task_runs_one_chain_per_variant_on_the_repository_manifests(platform_
         for event_type in (
             "dev.binks.review.completed",
             "dev.binks.cluster.inspect.completed",
+            "dev.binks.cluster.job.completed",
             "dev.binks.task.planned",
         ):
             variants = sorted(e["attributes"]["binksvariant"] for e in chain(event_type))
@@ -201,5 +202,7 @@ def test_a_task_runs_one_chain_per_variant_on_the_repository_manifests(platform_
             data = json.loads(report["data"])
             assert data["variant"] == report["attributes"]["binksvariant"]
             assert data["complete"], data["steps"]
-            assert [s["status"] for s in data["steps"]] == ["completed", "completed"]
+            assert [s["status"] for s in data["steps"]] == ["completed"] * 3
             assert "all services ready" in data["markdown"]
+            # the repository check ran as a local Job and its output reached the report
+            assert '"syntax_errors": []' in data["markdown"]
