@@ -103,7 +103,7 @@ def build(directory: Path) -> tuple[Resource, ...]:
             f"(supported: {', '.join(sorted(SUPPORTED_KEYS - {'apiVersion', 'kind'}))})"
         )
     resources = list(_resources(directory, path, spec.get("resources") or []))
-    _check_unique(resources)
+    _check_unique(resources, path)
     if spec.get("namespace"):
         resources = _set_namespace(resources, str(spec["namespace"]))
     for index, entry in enumerate(spec.get("patches") or []):
@@ -112,7 +112,7 @@ def build(directory: Path) -> tuple[Resource, ...]:
         resources = _labels(resources, entry, f"{path}: labels[{index}]")
     for index, entry in enumerate(spec.get("images") or []):
         resources = _images(resources, entry, f"{path}: images[{index}]")
-    _check_unique(resources)
+    _check_unique(resources, path)
     return tuple(resources)
 
 
@@ -153,13 +153,14 @@ def _resources(directory: Path, path: Path, entries: Any) -> Iterator[Resource]:
             raise KustomizeError(f"{path}: resources[{index}]: {entry} does not exist")
 
 
-def _check_unique(resources: list[Resource]) -> None:
+def _check_unique(resources: list[Resource], path: Path) -> None:
     seen: dict[tuple[str, str, str, str], Resource] = {}
     for resource in resources:
         earlier = seen.setdefault(resource.identity, resource)
         if earlier is not resource:
             raise KustomizeError(
-                f"{resource.describe()}: the same object is already defined in {earlier.source}"
+                f"{path}: {resource.describe()}: the same object is already defined "
+                f"in {earlier.source}"
             )
 
 
