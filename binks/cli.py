@@ -76,7 +76,9 @@ def _up(args: argparse.Namespace) -> int:
 
     env, model = _model_env(args.model)
     try:
-        return up.main(args.port, Path(args.manifests), Path(args.state), args.window, env)
+        return up.main(
+            args.port, Path(args.manifests), Path(args.state), args.window, env, args.host
+        )
     finally:
         if model is not None:
             model.stop()
@@ -183,6 +185,11 @@ def parser() -> argparse.ArgumentParser:
 
     up = commands.add_parser("up", help="run the local Knative platform from knative/ manifests")
     up.add_argument("--port", type=int, default=8470, help="platform port (default 8470)")
+    up.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="bind address (default 127.0.0.1); anything wider prints a warning",
+    )
     up.add_argument("--manifests", default=str(REPO / "knative" / "base"))
     up.add_argument("--state", default=str(REPO / "state"), help="event store and logs")
     up.add_argument(

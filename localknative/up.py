@@ -42,7 +42,9 @@ async def serve(
             parse_schedule(source.schedule, source.timezone)
         except ScheduleError as problem:
             raise RuntimeError(f"PingSource {source.name}: spec.schedule: {problem}") from None
-    base_url = f"http://{host}:{port}"
+    # functions reach the broker (K_SINK) on loopback even when the platform listens wider
+    local = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    base_url = f"http://{local}:{port}"
     broker_urls = {key: f"{base_url}/{key[0]}/{key[1]}" for key in loaded.brokers}
     sink = broker_urls.get(("default", "default")) or next(iter(broker_urls.values()), "")
     platform_env = {
@@ -127,13 +129,31 @@ def _sink(sink) -> str:
     return sink.uri or f"{'broker' if sink.broker else 'service'} {sink.broker or sink.service}"
 
 
-def main(port: int, manifests: Path, state_dir: Path, window_s: float | None, env: dict) -> int:
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def main(
+    port: int,
+    manifests: Path,
+    state_dir: Path,
+    window_s: float | None,
+    env: dict,
+    host: str = "127.0.0.1",
+) -> int:
     def ready(banner: str) -> None:
         print(banner, flush=True)
 
+    if host not in LOOPBACK:
+        print(
+            f"warning: binding {host}: the broker ingress and every function behind it take "
+            "events from anyone who can reach this port (no authentication)",
+            file=sys.stderr,
+            flush=True,
+        )
+
     try:
         # uvloop: libuv's event loop, ~2x the HTTP throughput of asyncio's default loop
-        uvloop.run(serve(port, manifests, state_dir, env, window_s, on_ready=ready))
+        uvloop.run(serve(port, manifests, state_dir, env, window_s, host=host, on_ready=ready))
     except RuntimeError as problem:
         print(f"binks up: error: {problem}", file=sys.stderr)
         return 2
