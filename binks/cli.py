@@ -43,6 +43,10 @@ def _bench(args: argparse.Namespace) -> int:
         from bench import broker
 
         return broker.main()
+    if args.kind == "load":
+        from bench import load
+
+        return load.main()
     from bench import startup
 
     return startup.main(runs=args.runs, role=args.function.replace("-", "_"))
@@ -254,7 +258,7 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "kind",
         nargs="?",
-        choices=("startup", "model", "broker"),
+        choices=("startup", "model", "broker", "load"),
         default="startup",
         help="startup: spawn-to-ready and idle memory per variant, interleaved (default); "
         "model: tokens/s and time to first token, our Ollama API vs the binding; "
