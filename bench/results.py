@@ -47,11 +47,11 @@ def machine() -> dict[str, Any]:
     }
 
 
-def save(kind: str, document: dict[str, Any]) -> Path:
+def save(kind: str, document: dict[str, Any], directory: Path = RESULTS) -> Path:
     """Write one result document (with the machine description) and say where."""
-    RESULTS.mkdir(exist_ok=True)
+    directory.mkdir(parents=True, exist_ok=True)
     info = machine()
-    path = RESULTS / f"{time.strftime('%Y%m%dT%H%M%S')}-{info['host']}-{kind}.json"
+    path = directory / f"{time.strftime('%Y%m%dT%H%M%S')}-{info['host']}-{kind}.json"
     path.write_text(json.dumps({"kind": kind, "machine": info, **document}, indent=2) + "\n")
-    print(f"results: {path.relative_to(REPO)}")
+    print(f"results: {path.relative_to(REPO) if path.is_relative_to(REPO) else path}")
     return path

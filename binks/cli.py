@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from binks.processes import REPO
 from events import VARIANTS
+
+#: The functions of the team, by their Knative service name without the variant.
+FUNCTIONS = ("code-reviewer", "orchestrator", "cluster-operator", "reporter")
 
 
 def client_default() -> str:
@@ -47,9 +51,22 @@ def _bench(args: argparse.Namespace) -> int:
         from bench import load
 
         return load.main()
-    from bench import startup
+    if args.kind == "startup":
+        from bench import startup
 
-    return startup.main(runs=args.runs, role=args.function.replace("-", "_"))
+        return startup.main(runs=args.runs, role=args.function.replace("-", "_"))
+    from bench import suite
+
+    roles = tuple(f.replace("-", "_") for f in args.functions) if args.functions else suite.ROLES
+    return suite.main(
+        roles,
+        runs=args.runs,
+        warm_events=args.warm_events,
+        model_runs=args.model_runs,
+        profile=args.profile,
+        quick=args.quick,
+        output=Path(args.output) if args.output else None,
+    )
 
 
 def _model_env(choice: str) -> tuple[dict[str, str], object]:
@@ -254,18 +271,33 @@ def parser() -> argparse.ArgumentParser:
     ps = commands.add_parser("ps", parents=[platform], help="services, instances, scale")
     ps.set_defaults(handler=_ps)
 
-    bench = commands.add_parser("bench", help="measure: agno vs crewai startup, or the model")
+    bench = commands.add_parser(
+        "bench", help="measure agno vs crewai per function (make bench), or the model, the broker"
+    )
     bench.add_argument(
         "kind",
         nargs="?",
-        choices=("startup", "model", "broker", "load"),
-        default="startup",
-        help="startup: spawn-to-ready and idle memory per variant, interleaved (default); "
+        choices=("functions", "startup", "model", "broker", "load"),
+        default="functions",
+        help="functions: every figure per function x variant, interleaved, into "
+        "bench/results/ + latest.md + plots + the README table (default); "
+        "startup: spawn-to-ready and idle RSS of one function only; "
         "model: tokens/s and time to first token, our Ollama API vs the binding; "
-        "broker: events/s and added latency to a no-op subscriber",
+        "broker: events/s and added latency to a no-op subscriber; "
+        "load: a bounded burst through the broker, nothing lost",
     )
-    bench.add_argument("--function", default="code-reviewer")
-    bench.add_argument("--runs", type=int, default=5)
+    bench.add_argument(
+        "--functions", nargs="+", choices=FUNCTIONS, help="which functions (default: all four)"
+    )
+    bench.add_argument("--function", default="code-reviewer", help="for `startup`")
+    bench.add_argument("--runs", type=int, default=5, help="runs per function x variant")
+    bench.add_argument("--warm-events", type=int, default=20, help="warm events per run")
+    bench.add_argument(
+        "--model-runs", type=int, default=1, help="code-review tasks with the embedded model"
+    )
+    bench.add_argument("--profile", choices=("pi4",), help="pi4: instances in a 4 GiB node")
+    bench.add_argument("--quick", action="store_true", help="smoke test: 1 function, 1 run")
+    bench.add_argument("--output", help="results directory (default bench/results)")
     bench.set_defaults(handler=_bench)
     return root
 

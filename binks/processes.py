@@ -88,10 +88,23 @@ class FunctionProcess:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
-    def start(self, log: int | None = subprocess.DEVNULL) -> FunctionProcess:
+    def start(
+        self, log: int | None = subprocess.DEVNULL, cgroups: tuple[Path, ...] = ()
+    ) -> FunctionProcess:
+        """Spawn the instance; inside ``cgroups`` from its first instruction, if given."""
+
+        def join_cgroups() -> None:  # runs in the child before exec: nothing escapes
+            for group in cgroups:
+                (group / "cgroup.procs").write_text(str(os.getpid()))
+
         self.started = time.monotonic()
         self._process = subprocess.Popen(
-            self.spec.command(), cwd=REPO, env=self._env, stdout=log, stderr=log
+            self.spec.command(),
+            cwd=REPO,
+            env=self._env,
+            stdout=log,
+            stderr=log,
+            preexec_fn=join_cgroups if cgroups else None,
         )
         return self
 
@@ -120,7 +133,7 @@ class FunctionProcess:
 
     def pids(self) -> list[int]:
         """The instance's processes: gunicorn's master and its worker(s)."""
-        return _tree(self.pid)
+        return process_tree(self.pid)
 
     def rss_bytes(self) -> int:
         """Resident memory of the instance: gunicorn's master plus its worker(s)."""
@@ -144,7 +157,8 @@ class FunctionProcess:
         self.stop()
 
 
-def _tree(pid: int) -> list[int]:
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants, parents first."""
     pids, index = [pid], 0
     while index < len(pids):
         try:

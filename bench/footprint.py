@@ -1,0 +1,112 @@
+"""What each variant ships: packages, installed size, compressed size, image size;
+and where its import time goes (``python -X importtime``)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import zlib
+from pathlib import Path
+from typing import Any
+
+from binks.processes import REPO
+
+ENVS = REPO / ".venvs"
+
+
+def site_packages(variant: str) -> Path:
+    found = next((ENVS / variant / "lib").glob("python*/site-packages"), None)
+    if found is None:
+        raise FileNotFoundError(f".venvs/{variant} is missing: run `make setup` first")
+    return found
+
+
+def footprint_pyc(variant: str) -> bool:
+    """True if the variant's framework was installed with compiled bytecode (as images are)."""
+    site = site_packages(variant)
+    return any((site / variant / "__pycache__").glob("*.pyc"))
+
+
+def _files(root: Path):
+    for directory, _, names in os.walk(root):
+        for name in names:
+            path = Path(directory, name)
+            if not path.is_symlink():
+                yield path
+
+
+def footprint(variant: str, compress: bool = True) -> dict[str, Any]:
+    """Packages, installed bytes, and bytes once compressed (deflate level 6, as gzip image
+    layers compress; per file, so a little more than one tar stream would take)."""
+    site = site_packages(variant)
+    packages = sorted(
+        "==".join(p.name.removesuffix(".dist-info").rsplit("-", 1))
+        for p in site.glob("*.dist-info")
+    )
+    installed = compressed = 0
+    pyc = 0
+    for path in _files(site):
+        data = path.read_bytes()
+        installed += len(data)
+        pyc += path.suffix == ".pyc"
+        if compress:
+            compressed += len(zlib.compress(data, 6))
+    return {
+        "packages": len(packages),
+        "package_versions": packages,
+        "installed_mib": installed / 2**20,
+        "compressed_mib": compressed / 2**20 if compress else None,
+        "pyc_files": pyc,
+        "image": image_size(variant),
+    }
+
+
+def image_size(variant: str) -> dict[str, Any]:
+    """The OCI image's size where podman or buildah can tell; else why not."""
+    tool = shutil.which("podman") or shutil.which("buildah")
+    if tool is None:
+        return {"built": False, "reason": "no podman or buildah on this machine"}
+    name = f"localhost/binks-functions/code-reviewer-{variant}:bench"
+    listing = subprocess.run(
+        [tool, "images", "--format", "{{.Size}}", name], capture_output=True, text=True
+    )
+    size = listing.stdout.strip()
+    if listing.returncode or not size:
+        return {"built": False, "reason": f"image {name} not built (make images)"}
+    return {"built": True, "size": size, "name": name}
+
+
+def import_profile(role: str, variant: str, top: int = 12) -> dict[str, Any]:
+    """The function's start-up imports (module import and ``create_app()``, which builds
+    the framework's agent), timed module by module; the slowest top-level packages."""
+    python = ENVS / variant / "bin" / "python"
+    module = f"functions.{role}.{variant}_app"
+    code = f"import {module} as m; m.create_app()"
+    done = subprocess.run(
+        [str(python), "-X", "importtime", "-c", code],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if done.returncode:
+        raise RuntimeError(f"importing {module} failed: {done.stderr[-500:]}")
+    packages: dict[str, float] = {}
+    total_us = 0
+    for line in done.stderr.splitlines():
+        if not line.startswith("import time:") or "|" not in line or "self [us]" in line:
+            continue
+        parts = line.split("|")
+        self_us, name = int(parts[0].split(":")[1]), parts[2].rstrip()
+        depth = len(name) - len(name.lstrip())
+        package = name.strip().split(".")[0]
+        packages[package] = packages.get(package, 0) + self_us
+        if depth == 1:
+            total_us += int(parts[1])
+    ranked = sorted(packages.items(), key=lambda item: item[1], reverse=True)[:top]
+    return {
+        "total_s": total_us / 1e6,
+        "top": [{"package": name, "self_s": us / 1e6} for name, us in ranked],
+    }

@@ -1,0 +1,145 @@
+"""Per function × variant: spawn → ready (with CPU seconds and memory), and through the
+local platform: an event at zero scale → its reply, then warm latency.
+
+The model is a zero-latency scripted Ollama-API server, so what is measured is the
+function (process, imports, framework, runtime), not the model. Variants alternate
+and which goes first flips every run, so drift on the machine hits both alike.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bench.probes import cpu_seconds, memory
+from binks.processes import REPO, FunctionProcess, FunctionSpec, free_port, process_tree
+from binks.processes import start_platform as spawn_platform
+from events import (
+    CLUSTER_INSPECT_REQUESTED,
+    REVIEW_REQUESTED,
+    TASK_FAILED,
+    TASK_REQUESTED,
+    VARIANTS,
+)
+
+ROLES = ("code_reviewer", "orchestrator", "cluster_operator", "reporter")
+IDLE_SETTLE_S = 0.5
+WINDOW_S = 1.0
+
+
+def request_for(role: str, variant: str) -> tuple[str, dict[str, Any]]:
+    """The event each role is measured with: one that makes it answer (not just record)."""
+    if role == "code_reviewer":
+        return REVIEW_REQUESTED, {"repository": "bench/sample-repo"}
+    if role == "orchestrator":
+        goal = {"goal": "Review the code and look at the namespace."}
+        return TASK_REQUESTED, {**goal, "repository": "bench/sample-repo", "namespace": "default"}
+    if role == "cluster_operator":
+        return CLUSTER_INSPECT_REQUESTED, {"namespace": "default", "question": "healthy?"}
+    if role == "reporter":  # a failed plan is reported at once
+        failed = {"goal": "g", "error": "bench", "reason": "measured", "model": "m"}
+        return TASK_FAILED, {**failed, "variant": variant}
+    raise ValueError(f"no bench request for role {role!r}")
+
+
+def order(run: int) -> tuple[str, ...]:
+    """Variant order of run ``run``: alternates, so neither always goes first."""
+    return VARIANTS if run % 2 else tuple(reversed(VARIANTS))
+
+
+def spawn_sample(spec: FunctionSpec, env: dict[str, str]) -> dict[str, float]:
+    """One cold start: spawn → readiness, CPU seconds spent to get there, idle memory."""
+    with FunctionProcess(spec, env=env) as instance:
+        ready_s = instance.wait_ready()
+        pids = instance.pids()
+        cpu = cpu_seconds(pids)
+        time.sleep(IDLE_SETTLE_S)
+        idle = memory(instance.pids())
+    return {"ready_s": ready_s, "cpu_s": cpu, **{f"idle_{k}": v for k, v in idle.items()}}
+
+
+def bench_manifests(directory: Path) -> Path:
+    """The repository's Broker and Services only: no Triggers, so what a measured
+    function publishes goes nowhere and wakes nothing else."""
+    documents = []
+    for path in sorted((REPO / "knative" / "base").glob("*.yaml")):
+        for document in yaml.safe_load_all(path.read_text()):
+            if document and document.get("kind") in ("Broker", "Service"):
+                documents.append(document)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "bench.yaml").write_text(yaml.safe_dump_all(documents))
+    return directory
+
+
+@contextmanager
+def platform(state: Path, env: dict[str, str]) -> Iterator[str]:
+    """``binks up`` on the bench manifests, scale-to-zero window 1 s."""
+    port = free_port()
+    options = ["--manifests", str(bench_manifests(state / "manifests"))]
+    options += ["--state", str(state), "--window", str(WINDOW_S)]
+    with (state / "platform.log").open("ab") as log:
+        process = spawn_platform(port, *options, env=env, log=log.fileno())
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(60)
+
+
+def _ps(url: str, service: str) -> dict[str, Any]:
+    with urllib.request.urlopen(f"{url}/_binks/ps", timeout=10) as answer:
+        services = json.load(answer)["services"]
+    return next(s for s in services if s["service"] == service)
+
+
+def invoke(url: str, service: str, event_type: str, data: dict[str, Any]) -> float:
+    """POST one event to ``service`` through the platform's Host routing; seconds to reply."""
+    headers = {
+        "Host": f"{service}.default.localhost",
+        "ce-specversion": "1.0",
+        "ce-id": str(uuid.uuid4()),
+        "ce-source": "/binks/bench",
+        "ce-type": event_type,
+        "ce-binkstask": f"bench-{uuid.uuid4().hex[:12]}",
+        "Content-Type": "application/json",
+    }
+    request = urllib.request.Request(url + "/", json.dumps(data).encode(), headers)
+    started = time.perf_counter()
+    with urllib.request.urlopen(request, timeout=300) as answer:
+        answer.read()
+        if answer.status >= 300:
+            raise RuntimeError(f"{service} answered {answer.status}")
+    return time.perf_counter() - started
+
+
+def wait_for_zero(url: str, service: str, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while _ps(url, service)["instances"] or _ps(url, service)["starting"]:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{service} did not scale to zero within {timeout_s:.0f} s")
+        time.sleep(0.1)
+
+
+def event_samples(
+    url: str, spec: FunctionSpec, warm_events: int, on_event: Callable[[], None] = lambda: None
+) -> dict[str, Any]:
+    """Event at zero → reply, then ``warm_events`` one after another on the warm instance."""
+    wait_for_zero(url, spec.service)
+    event_type, data = request_for(spec.role, spec.variant)
+    cold_s = invoke(url, spec.service, event_type, data)
+    on_event()
+    warm = []
+    for _ in range(warm_events):
+        warm.append(invoke(url, spec.service, event_type, data))
+        on_event()
+    instance = _ps(url, spec.service)["instances"][0]
+    peak = memory(process_tree(instance["pid"]))["peak_rss_mib"]
+    return {"event_at_zero_s": cold_s, "warm_s": warm, "peak_rss_mib": peak}
