@@ -15,7 +15,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON           := $(PYTHON)
 export UV_NO_PROGRESS      := 1
 
-.PHONY: help setup run test lint format lock clean
+.PHONY: help setup run test lint format lock clean bench
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -45,6 +45,9 @@ test: setup ## Lint, then run the whole test suite
 	@.venv/bin/ruff format --check .
 	@echo "==> pytest"
 	@.venv/bin/pytest
+
+bench: setup ## Measure agno vs crewai per function (ARGS="--profile pi4" etc.); rewrites the README table
+	@.venv/bin/binks bench $(ARGS)
 
 lint: setup ## ruff check + format check
 	@.venv/bin/ruff check . && .venv/bin/ruff format --check .

@@ -135,7 +135,6 @@ def event_samples(
     wait_for_zero(url, spec.service)
     event_type, data = request_for(spec.role, spec.variant)
     cold_s = invoke(url, spec.service, event_type, data)
-    on_event()
     warm = []
     for _ in range(warm_events):
         warm.append(invoke(url, spec.service, event_type, data))

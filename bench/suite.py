@@ -58,8 +58,8 @@ def _scripted_env(model_url: str) -> dict[str, str]:
 
 def run(
     roles: tuple[str, ...] = functions.ROLES,
-    runs: int = 5,
-    warm_events: int = 20,
+    runs: int = 3,
+    warm_events: int = 10,
     model_runs: int = 1,
     profile: str | None = None,
     quick: bool = False,
@@ -68,7 +68,7 @@ def run(
     from binks.demo import scripted_team
 
     specs = [FunctionSpec(role, variant) for role in roles for variant in VARIANTS]
-    per_run = len(specs) * (1 + 1 + warm_events)
+    per_run = len(specs) * (2 + warm_events)  # spawn, event at zero, warm events
     total = runs * per_run + len(VARIANTS) + len(specs) + model_runs * len(VARIANTS) * 2
     total += len(VARIANTS) if profile == "pi4" else 0
     progress = Progress(total)
@@ -173,8 +173,8 @@ def review_task(runs: int, progress: Progress) -> dict[str, Any]:
 
 def main(
     roles: tuple[str, ...] = functions.ROLES,
-    runs: int = 5,
-    warm_events: int = 20,
+    runs: int = 3,
+    warm_events: int = 10,
     model_runs: int = 1,
     profile: str | None = None,
     quick: bool = False,

@@ -42,7 +42,7 @@ def _bench(args: argparse.Namespace) -> int:
     if args.kind == "model":
         from bench import model
 
-        return model.main(runs=args.runs)
+        return model.main(runs=args.runs or 5)
     if args.kind == "broker":
         from bench import broker
 
@@ -54,13 +54,13 @@ def _bench(args: argparse.Namespace) -> int:
     if args.kind == "startup":
         from bench import startup
 
-        return startup.main(runs=args.runs, role=args.function.replace("-", "_"))
+        return startup.main(runs=args.runs or 5, role=args.function.replace("-", "_"))
     from bench import suite
 
     roles = tuple(f.replace("-", "_") for f in args.functions) if args.functions else suite.ROLES
     return suite.main(
         roles,
-        runs=args.runs,
+        runs=args.runs or 3,
         warm_events=args.warm_events,
         model_runs=args.model_runs,
         profile=args.profile,
@@ -290,8 +290,10 @@ def parser() -> argparse.ArgumentParser:
         "--functions", nargs="+", choices=FUNCTIONS, help="which functions (default: all four)"
     )
     bench.add_argument("--function", default="code-reviewer", help="for `startup`")
-    bench.add_argument("--runs", type=int, default=5, help="runs per function x variant")
-    bench.add_argument("--warm-events", type=int, default=20, help="warm events per run")
+    bench.add_argument(
+        "--runs", type=int, help="runs per function x variant (default 3; startup: 5)"
+    )
+    bench.add_argument("--warm-events", type=int, default=10, help="warm events per run")
     bench.add_argument(
         "--model-runs", type=int, default=1, help="code-review tasks with the embedded model"
     )
