@@ -4,16 +4,37 @@ which speaks Ollama's native ``POST /api/chat`` (tools as ``tools``, answers wit
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 
 os.environ.setdefault("AGNO_TELEMETRY", "false")  # no network here; read at import
 
-from agno.agent import Agent
-from agno.models.ollama import Ollama
-from agno.run.base import RunStatus
-
 from shared.role import AgentTask, ModelSettings, Role, answer_format
 from shared.runtime.errors import ModelUnavailable
+
+
+def _ollama_chat_model() -> type:
+    """agno's Ollama chat model, without its package's other model.
+
+    ``agno/models/ollama/__init__.py`` also imports ``OllamaResponses``, built on the
+    ``openai`` client, which the chat model never calls: that import alone cost 1 s
+    of a 2 s cold start (``binks bench``'s import profile). Loading the package
+    without running its ``__init__`` leaves the chat model exactly as agno ships it.
+    """
+    if "agno.models.ollama" not in sys.modules:
+        spec = importlib.util.find_spec("agno.models.ollama")
+        sys.modules["agno.models.ollama"] = importlib.util.module_from_spec(spec)
+    from agno.models.ollama.chat import Ollama
+
+    sys.modules["agno.models.ollama"].Ollama = Ollama  # for agno's own lookups by name
+    return Ollama
+
+
+Ollama = _ollama_chat_model()
+
+from agno.agent import Agent  # noqa: E402  (after the package above is in place)
+from agno.run.base import RunStatus  # noqa: E402
 
 
 class AgnoRunner:

@@ -1,4 +1,28 @@
-"""The function runtime: a role + a variant → a Knative-ready HTTP service."""
+"""The function runtime: a role + a variant → a Knative-ready HTTP service.
 
-from shared.runtime.app import create_app as create_app
-from shared.runtime.errors import FunctionError as FunctionError
+Nothing is imported eagerly: gunicorn's master process reads its settings from
+``shared.runtime.gunicorn_conf`` and must not pay for Flask and the SDK, which
+only the worker needs (measured: 0.34 s and ~20 MiB of the master's start).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from shared.runtime.app import create_app
+    from shared.runtime.errors import FunctionError
+
+__all__ = ["FunctionError", "create_app"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "create_app":
+        from shared.runtime.app import create_app
+
+        return create_app
+    if name == "FunctionError":
+        from shared.runtime.errors import FunctionError
+
+        return FunctionError
+    raise AttributeError(f"module 'shared.runtime' has no attribute {name!r}")
