@@ -79,7 +79,7 @@ images: ## Build one multi-arch image per function (podman/buildah); PUSH=1 push
 	  echo "  qemu-user-static, or run once per architecture with PLATFORMS=linux/arm64)."; \
 	  if command -v docker >/dev/null; then \
 	    echo "  docker is installed, but this target builds multi-arch manifests with podman/buildah;"; \
-	    echo "  with buildx: docker buildx build --platform $(PLATFORMS) -f envs/<variant>/Containerfile --build-arg ROLE=<role> ."; \
+	    echo "  with buildx: docker buildx build --platform $(PLATFORMS) -f envs/Containerfile --build-arg VARIANT=<variant> --build-arg ROLE=<role> ."; \
 	  fi; \
 	  echo "  Nothing was built. The closest figure here, each variant's dependency set:"; \
 	  $(MAKE) --no-print-directory image-sizes; \
@@ -87,10 +87,10 @@ images: ## Build one multi-arch image per function (podman/buildah); PUSH=1 push
 	fi; \
 	for v in $(VARIANTS); do for r in $(ROLES); do \
 	  image="$(REGISTRY)/$${r//_/-}-$$v:$(TAG)"; \
-	  echo "==> $$image ($(PLATFORMS), envs/$$v/Containerfile, ROLE=$$r)"; \
+	  echo "==> $$image ($(PLATFORMS), envs/Containerfile, VARIANT=$$v ROLE=$$r)"; \
 	  $$builder manifest rm "$$image" >/dev/null 2>&1 || true; \
-	  $$builder build --platform $(PLATFORMS) --manifest "$$image" --build-arg ROLE=$$r \
-	    -f envs/$$v/Containerfile . || exit 1; \
+	  $$builder build --platform $(PLATFORMS) --manifest "$$image" --build-arg VARIANT=$$v \
+	    --build-arg ROLE=$$r -f envs/Containerfile . || exit 1; \
 	  if [ -n "$(PUSH)" ]; then $$builder manifest push --all "$$image" "docker://$$image" || exit 1; fi; \
 	done; done
 

@@ -157,6 +157,19 @@ def render_markdown(document: dict[str, Any], source: str) -> str:
                 f"{entry['stopped_by']}; peak usage {entry['peak_usage_mib']:.0f} MiB; CPU: "
                 f"{entry['cpu']})"
             )
+            burst = entry.get("burst") or {}
+            if burst.get("measured"):
+                latency = (
+                    f"{burst['latency_p50_s']:.1f} s / {burst['latency_p99_s']:.1f} s"
+                    if burst["answered"]
+                    else "–"
+                )
+                lines.append(
+                    f"  - burst of {burst['events']} events at zero scale (containerConcurrency "
+                    f"1): {burst['answered']} answered, {burst['failed']} failed "
+                    f"{burst['failures'] or ''}, OOM kills {burst['oom_kills']}, peak "
+                    f"{burst['peak_usage_mib']:.0f} MiB; send → reply p50 / p99 {latency}"
+                )
     return "\n".join(lines) + "\n"
 
 

@@ -63,6 +63,7 @@ def run(
     model_runs: int = 1,
     profile: str | None = None,
     quick: bool = False,
+    burst_events: int = 40,
 ) -> dict[str, Any]:
     """Measure everything; return the results document (not yet saved)."""
     from binks.demo import scripted_team
@@ -70,7 +71,7 @@ def run(
     specs = [FunctionSpec(role, variant) for role in roles for variant in VARIANTS]
     per_run = len(specs) * (2 + warm_events)  # spawn, event at zero, warm events
     total = runs * per_run + len(VARIANTS) + len(specs) + model_runs * len(VARIANTS) * 2
-    total += len(VARIANTS) if profile == "pi4" else 0
+    total += 2 * len(VARIANTS) if profile == "pi4" else 0
     progress = Progress(total)
     samples: dict[str, dict[str, list]] = {s.service: {"spawn": [], "events": []} for s in specs}
     document: dict[str, Any] = {
@@ -80,6 +81,7 @@ def run(
             "warm_events": warm_events,
             "model_runs": model_runs,
             "profile": profile,
+            "burst_events": burst_events if profile == "pi4" else None,
             "quick": quick,
         },
         "bytecode_compiled": {v: footprint.footprint_pyc(v) for v in VARIANTS},
@@ -120,10 +122,13 @@ def run(
     if profile == "pi4":  # phase 5
         document["pi4"] = {}
         for variant in VARIANTS:
+            spec = FunctionSpec(roles[0], variant)
             with ScriptedOllama(scripted_team()) as model:
-                spec = FunctionSpec(roles[0], variant)
-                document["pi4"][spec.service] = pi4.max_instances(spec, _scripted_env(model.url))
-            progress.step(f"pi4 {spec.service}")
+                fitted = pi4.max_instances(spec, _scripted_env(model.url))
+                progress.step(f"pi4 instances {spec.service}")
+                fitted["burst"] = pi4.burst(spec, _scripted_env(model.url), burst_events)
+                progress.step(f"pi4 burst {spec.service}")
+            document["pi4"][spec.service] = fitted
     document["ratios"] = ratios(document["functions"])
     return document
 

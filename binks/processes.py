@@ -11,7 +11,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,11 +92,6 @@ class FunctionProcess:
         self, log: int | None = subprocess.DEVNULL, cgroups: tuple[Path, ...] = ()
     ) -> FunctionProcess:
         """Spawn the instance; inside ``cgroups`` from its first instruction, if given."""
-
-        def join_cgroups() -> None:  # runs in the child before exec: nothing escapes
-            for group in cgroups:
-                (group / "cgroup.procs").write_text(str(os.getpid()))
-
         self.started = time.monotonic()
         self._process = subprocess.Popen(
             self.spec.command(),
@@ -104,7 +99,7 @@ class FunctionProcess:
             env=self._env,
             stdout=log,
             stderr=log,
-            preexec_fn=join_cgroups if cgroups else None,
+            preexec_fn=joining(cgroups),
         )
         return self
 
@@ -180,12 +175,26 @@ def _rss(pid: int) -> int:
     return 0
 
 
+def joining(cgroups: tuple[Path, ...]) -> Callable[[], None] | None:
+    """A ``preexec_fn`` that moves the child into ``cgroups`` before it execs (so all it
+    starts is accounted there too); None when there are none."""
+    if not cgroups:
+        return None
+
+    def join() -> None:
+        for group in cgroups:
+            (group / "cgroup.procs").write_text(str(os.getpid()))
+
+    return join
+
+
 def start_platform(
     port: int,
     *options: str,
     env: Mapping[str, str] | None = None,
     log: int | None = None,
     timeout_s: float = 30.0,
+    cgroups: tuple[Path, ...] = (),
 ) -> subprocess.Popen[bytes]:
     """``binks up --port PORT --model none OPTIONS...`` as a real process, once it answers.
 
@@ -193,7 +202,12 @@ def start_platform(
     """
     command = [sys.executable, "-m", "binks.cli", "up", "--port", str(port), "--model", "none"]
     process = subprocess.Popen(
-        [*command, *options], cwd=REPO, env={**os.environ, **(env or {})}, stdout=log, stderr=log
+        [*command, *options],
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        stdout=log,
+        stderr=log,
+        preexec_fn=joining(cgroups),
     )
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:

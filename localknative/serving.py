@@ -26,7 +26,9 @@ from localknative.manifests import Service
 
 #: Images the platform serves itself instead of starting a process.
 EVENT_DISPLAY = "event_display"
-LOCAL_MAX_SCALE = 10  # max-scale 0 means unlimited on a cluster; one machine has limits
+#: What an unset max-scale (unlimited on a cluster) means on one machine; a Service that
+#: sets max-scale gets what it asks for.
+LOCAL_MAX_SCALE = 10
 _IMAGE = re.compile(r"(?:.*/)?(?P<role>[a-z0-9-]+?)-(?P<variant>agno|crewai)(?::[\w.-]+)?(?:@.*)?$")
 
 
@@ -82,7 +84,7 @@ class ServiceState:
 
     @property
     def max_scale(self) -> int:
-        return min(self.spec.max_scale or LOCAL_MAX_SCALE, LOCAL_MAX_SCALE)
+        return self.spec.max_scale or LOCAL_MAX_SCALE
 
 
 class Serving:
