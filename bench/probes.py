@@ -1,6 +1,6 @@
 """What /proc says about a process tree: CPU seconds, RSS, PSS, USS, peak RSS.
 
-RSS counts shared pages once per process (gunicorn's master and worker share the
+RSS counts shared pages once per process (processes of one instance share the
 interpreter's pages), so the sum over a tree overstates what an instance costs;
 PSS splits shared pages between their users and USS counts only private ones.
 """

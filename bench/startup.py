@@ -1,9 +1,9 @@
 """Spawn → readiness time and idle memory per variant, interleaved, with spread.
 
 Every run spawns a fresh instance (a cold start as Knative sees it: new process,
-framework import, app built, readiness answered), reads the RSS of gunicorn's
-master + worker once ready and idle, then stops it. Variants alternate
-(agno, crewai, agno, ...) so drift on the machine hits both alike.
+framework import, app built, readiness answered), reads the instance's RSS once
+ready and idle, then stops it. Variants alternate (agno, crewai, agno, ...) so
+drift on the machine hits both alike.
 """
 
 from __future__ import annotations

@@ -198,7 +198,7 @@ def parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(handler=_demo)
 
-    serve = commands.add_parser("serve", help="run one function in the foreground (gunicorn)")
+    serve = commands.add_parser("serve", help="run one function in the foreground")
     serve.add_argument("function", help="role, e.g. code-reviewer")
     serve.add_argument("variant", choices=VARIANTS)
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))

@@ -1,5 +1,5 @@
-"""Start function instances as real processes (gunicorn from the variant's environment),
-wait for readiness, read their memory, stop them with SIGTERM."""
+"""Start function instances as real processes (``shared.runtime.serve`` from the variant's
+environment), wait for readiness, read their memory, stop them with SIGTERM."""
 
 from __future__ import annotations
 
@@ -44,11 +44,11 @@ class FunctionSpec:
         return REPO / ".venvs" / self.variant
 
     def command(self) -> list[str]:
-        gunicorn = self.environment / "bin" / "gunicorn"
-        if not gunicorn.exists():
-            raise FileNotFoundError(f"{gunicorn} is missing: run `make setup` first")
-        app = f"functions.{self.role}.{self.variant}_app:create_app()"
-        return [str(gunicorn), "-c", "python:shared.runtime.gunicorn_conf", app]
+        python = self.environment / "bin" / "python"
+        if not python.exists():
+            raise FileNotFoundError(f"{python} is missing: run `make setup` first")
+        app = f"functions.{self.role}.{self.variant}_app:create_app"
+        return [str(python), "-m", "shared.runtime.serve", app]
 
 
 def free_port() -> int:
@@ -127,15 +127,15 @@ class FunctionProcess:
         raise TimeoutError(f"{self.spec.service} not ready after {timeout_s:.0f} s")
 
     def pids(self) -> list[int]:
-        """The instance's processes: gunicorn's master and its worker(s)."""
+        """The instance's processes (one, unless the function starts children)."""
         return process_tree(self.pid)
 
     def rss_bytes(self) -> int:
-        """Resident memory of the instance: gunicorn's master plus its worker(s)."""
+        """Resident memory of the instance's processes."""
         return sum(_rss(pid) for pid in self.pids())
 
     def stop(self, timeout_s: float = 30.0) -> int:
-        """SIGTERM (gunicorn drains in-flight requests), SIGKILL after ``timeout_s``."""
+        """SIGTERM (the server drains in-flight requests), SIGKILL after ``timeout_s``."""
         if self._process is None or self._process.poll() is not None:
             return self._process.returncode if self._process else 0
         self._process.send_signal(signal.SIGTERM)

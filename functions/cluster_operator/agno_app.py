@@ -1,4 +1,7 @@
-"""The cluster operator on agno: ``functions.cluster_operator.agno_app:create_app()``."""
+"""The cluster operator on agno.
+
+Served by ``python -m shared.runtime.serve functions.cluster_operator.agno_app:create_app``.
+"""
 
 from flask import Flask
 

@@ -1,4 +1,7 @@
-"""The cluster operator on crewai: ``functions.cluster_operator.crewai_app:create_app()``."""
+"""The cluster operator on crewai.
+
+Served by ``python -m shared.runtime.serve functions.cluster_operator.crewai_app:create_app``.
+"""
 
 from flask import Flask
 

@@ -1,4 +1,7 @@
-"""The code reviewer on agno: ``gunicorn 'functions.code_reviewer.agno_app:create_app()'``."""
+"""The code reviewer on agno.
+
+Served by ``python -m shared.runtime.serve functions.code_reviewer.agno_app:create_app``.
+"""
 
 from flask import Flask
 

@@ -1,4 +1,7 @@
-"""The code reviewer on crewai: ``gunicorn 'functions.code_reviewer.crewai_app:create_app()'``."""
+"""The code reviewer on crewai.
+
+Served by ``python -m shared.runtime.serve functions.code_reviewer.crewai_app:create_app``.
+"""
 
 from flask import Flask
 

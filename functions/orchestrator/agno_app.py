@@ -1,4 +1,7 @@
-"""The orchestrator on agno: ``gunicorn 'functions.orchestrator.agno_app:create_app()'``."""
+"""The orchestrator on agno.
+
+Served by ``python -m shared.runtime.serve functions.orchestrator.agno_app:create_app``.
+"""
 
 from flask import Flask
 

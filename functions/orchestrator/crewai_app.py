@@ -1,4 +1,7 @@
-"""The orchestrator on crewai: ``gunicorn 'functions.orchestrator.crewai_app:create_app()'``."""
+"""The orchestrator on crewai.
+
+Served by ``python -m shared.runtime.serve functions.orchestrator.crewai_app:create_app``.
+"""
 
 from flask import Flask
 

@@ -1,4 +1,7 @@
-"""The reporter on agno: ``gunicorn 'functions.reporter.agno_app:create_app()'``."""
+"""The reporter on agno.
+
+Served by ``python -m shared.runtime.serve functions.reporter.agno_app:create_app``.
+"""
 
 from flask import Flask
 

@@ -1,4 +1,7 @@
-"""The reporter on crewai: ``gunicorn 'functions.reporter.crewai_app:create_app()'``."""
+"""The reporter on crewai.
+
+Served by ``python -m shared.runtime.serve functions.reporter.crewai_app:create_app``.
+"""
 
 from flask import Flask
 

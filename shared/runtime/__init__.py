@@ -1,8 +1,7 @@
 """The function runtime: a role + a variant → a Knative-ready HTTP service.
 
-Nothing is imported eagerly: gunicorn's master process reads its settings from
-``shared.runtime.gunicorn_conf`` and must not pay for Flask and the SDK, which
-only the worker needs (measured: 0.34 s and ~20 MiB of the master's start).
+Nothing is imported eagerly: ``python -m shared.runtime.serve`` imports this package
+first, and what it needs of it depends on the app it serves.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from pathlib import Path
 
 
 class SeenEvents:
-    """A small persistent map (source, id) → answer; safe across gunicorn threads."""
+    """A small persistent map (source, id) → answer; safe across the server's threads."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

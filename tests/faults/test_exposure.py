@@ -4,7 +4,6 @@ in an Authorization header reach no log, no stored event and no subscriber."""
 
 from __future__ import annotations
 
-import importlib
 import json
 import subprocess
 import sys
@@ -63,13 +62,11 @@ def test_binding_wider_is_explicit_and_warned(tmp_path: Path) -> None:
     assert "warning: binding 0.0.0.0" in (tmp_path / "up.log").read_text()
 
 
-def test_functions_bind_loopback_unless_binks_bind_says_otherwise(monkeypatch) -> None:
-    monkeypatch.setenv("PORT", "8080")
-    import shared.runtime.gunicorn_conf as conf
+def test_functions_bind_loopback_unless_binks_bind_says_otherwise() -> None:
+    from shared.runtime.serve import bind_address
 
-    assert importlib.reload(conf).bind == ["127.0.0.1:8080"]
-    monkeypatch.setenv("BINKS_BIND", "0.0.0.0")
-    assert importlib.reload(conf).bind == ["0.0.0.0:8080"]
+    assert bind_address({"PORT": "8080"}) == ("127.0.0.1", 8080)
+    assert bind_address({"PORT": "8080", "BINKS_BIND": "0.0.0.0"}) == ("0.0.0.0", 8080)
 
 
 def test_the_model_server_warns_before_binding_wider() -> None:

@@ -68,7 +68,7 @@ def review_headers(event_id: str, task: str) -> dict[str, str]:
 
 
 def kill_instance(platform: Platform) -> int:
-    """SIGKILL every process of the one running instance (gunicorn master and worker)."""
+    """SIGKILL every process of the one running instance."""
     (instance,) = platform.ps()["code-reviewer-agno"]["instances"]
     pids = [instance["pid"]]
     for pid in list(pids):

@@ -1,6 +1,6 @@
 """Both variants as real processes on real ports, against a scripted Ollama-API server.
 
-Each variant runs from its own environment (``.venvs/<variant>``) under gunicorn,
+Each variant runs from its own environment (``.venvs/<variant>``) under ``shared.runtime.serve``,
 exactly as ``make run`` starts it; the real framework calls the scripted server,
 runs the real tools, and the reply must carry the findings the script produced.
 """

@@ -81,12 +81,13 @@ def test_one_containerfile_ships_one_variant_small_and_signal_ready() -> None:
     assert all(f"envs/{variant}/" not in text for variant in VARIANTS)
     assert "uv sync --locked --no-dev" in text and "UV_COMPILE_BYTECODE=1" in text
     assert "compileall" in text  # our own code too
-    assert "functions.%s.%s_app:create_app()" in text and '"${ROLE}" "${VARIANT}"' in text
+    assert "BINKS_APP=functions.${ROLE}.${VARIANT}_app:create_app" in text
     (user,) = [line for line in instructions if line.startswith("USER ")]
     assert user.split()[1].split(":")[0] not in ("0", "root")
     (entrypoint,) = [line for line in instructions if line.startswith("ENTRYPOINT")]
-    # exec form: gunicorn is PID 1 and receives SIGTERM
-    assert yaml.safe_load(entrypoint.removeprefix("ENTRYPOINT "))[0].endswith("/gunicorn")
+    # exec form: the server is PID 1 and receives SIGTERM
+    command = yaml.safe_load(entrypoint.removeprefix("ENTRYPOINT "))
+    assert command == ["/opt/venv/bin/python", "-m", "shared.runtime.serve"]
 
 
 @pytest.mark.parametrize("role", ROLE_PACKAGES)

@@ -1,0 +1,132 @@
+"""``python -m shared.runtime.serve functions.<role>.<variant>_app:create_app``: one
+function instance, one process, as Knative's runtime contract asks.
+
+- Listens on ``$PORT`` (default 8080) at ``BINKS_BIND`` (default 127.0.0.1; a container
+  sets 0.0.0.0), served by waitress, a production WSGI server in pure Python, with a
+  pool of ``BINKS_THREADS`` threads (default 4).
+- On SIGTERM (or SIGINT) it stops accepting connections, finishes every request in
+  flight and flushes its answer, then exits 0; after ``BINKS_DRAIN_SECONDS`` (default
+  300, Knative's default ``timeoutSeconds``) it exits anyway.
+
+One process, not a pre-fork master and a worker: Knative scales instances, not
+workers, and the second process cost every instance ~26 MiB of RSS (``binks bench``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+LOOP_TICK_S = 0.2  # how often the drain checks whether everything is answered
+
+
+def bind_address(env: Mapping[str, str] = os.environ) -> tuple[str, int]:
+    """(host, port) from ``BINKS_BIND`` and ``PORT``."""
+    return env.get("BINKS_BIND", "127.0.0.1"), int(env.get("PORT", "8080"))
+
+
+def load_app(spec: str) -> Callable:
+    """``package.module:factory`` → the WSGI app the factory returns."""
+    module_name, _, factory = spec.partition(":")
+    if not module_name or not factory.isidentifier():
+        example = "functions.code_reviewer.agno_app:create_app"
+        raise ValueError(f"expected module:factory, e.g. {example}, got {spec!r}")
+    return getattr(importlib.import_module(module_name), factory)()
+
+
+class InFlight:
+    """WSGI middleware counting the requests whose answer is not finished yet."""
+
+    def __init__(self, app: Callable) -> None:
+        self.app = app
+        self.active = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        with self._lock:
+            self.active += 1
+        try:
+            body = self.app(environ, start_response)
+        except BaseException:
+            self._done()
+            raise
+        return _Closing(body, self._done)
+
+    def _done(self) -> None:
+        with self._lock:
+            self.active -= 1
+
+
+class _Closing:
+    """An answer body that reports when the server has closed it (fully sent)."""
+
+    def __init__(self, body: Iterable[bytes], on_close: Callable[[], None]) -> None:
+        self.body, self.on_close = body, on_close
+
+    def __iter__(self):
+        return iter(self.body)
+
+    def close(self) -> None:
+        try:
+            if hasattr(self.body, "close"):
+                self.body.close()
+        finally:
+            self.on_close()
+
+
+def serve(app: Callable, env: Mapping[str, str] = os.environ) -> int:
+    """Serve ``app`` until SIGTERM/SIGINT, then drain; the exit status."""
+    from waitress import create_server, wasyncore
+    from waitress.channel import HTTPChannel
+
+    host, port = bind_address(env)
+    counted = InFlight(app)
+    server = create_server(
+        counted,
+        host=host,
+        port=port,
+        threads=int(env.get("BINKS_THREADS", "4")),
+        ident="binks",
+        clear_untrusted_proxy_headers=True,
+    )
+    drain_s = float(env.get("BINKS_DRAIN_SECONDS", "300"))
+    stopping: list[float] = []
+
+    def stop(signum: int, _frame: Any) -> None:
+        if not stopping:
+            stopping.append(time.monotonic() + drain_s)
+            wasyncore.dispatcher.close(server)  # no new connections; the trigger stays
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+    def answered() -> bool:
+        channels = [c for c in server._map.values() if isinstance(c, HTTPChannel)]
+        busy = any(c.requests or c.total_outbufs_len for c in channels)
+        return counted.active == 0 and not busy
+
+    while not (stopping and (answered() or time.monotonic() > stopping[0])):
+        wasyncore.loop(timeout=LOOP_TICK_S, map=server._map, use_poll=True, count=1)
+    server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    spec = argv[0] if argv else os.environ.get("BINKS_APP", "")
+    if not spec:
+        print(
+            "usage: python -m shared.runtime.serve module:factory (or set BINKS_APP)",
+            file=sys.stderr,
+        )
+        return 2
+    return serve(load_app(spec))
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
