@@ -35,7 +35,7 @@ def _post(url: str, event_type: str, data: dict, task: str) -> tuple[float, dict
     started = time.perf_counter()
     with urllib.request.urlopen(request, timeout=900) as answer:
         body = answer.read()
-        reply_headers = dict(answer.headers)
+        reply_headers = {k.lower(): v for k, v in answer.headers.items()}  # names: any case
     return time.perf_counter() - started, reply_headers, json.loads(body) if body else {}
 
 

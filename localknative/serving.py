@@ -74,6 +74,7 @@ class ServiceState:
     env: dict[str, str]
     instances: list[Instance] = field(default_factory=list)
     starting: int = 0
+    waiting: int = 0
     restarts: int = 0
     cold_starts: list[float] = field(default_factory=list)
     changed: asyncio.Condition = field(default_factory=asyncio.Condition)
@@ -138,22 +139,32 @@ class Serving:
             raise ServingError(f"{name} is served by the platform itself")
         deadline = time.monotonic() + timeout_s
         async with state.changed:
-            while True:
-                state.instances = [i for i in state.instances if self._alive(state, i)]
-                free = [i for i in state.instances if i.active < state.capacity]
-                if free:
-                    instance = min(free, key=lambda i: i.active)
-                    instance.active += 1
-                    return instance
-                waiting_for_start = state.starting > 0
-                if not waiting_for_start and len(state.instances) < state.max_scale:
-                    state.starting += 1
-                    asyncio.get_running_loop().create_task(self._scale_up(state, counted=True))
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError(f"no instance of {name} could take the request in time")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(state.changed.wait(), remaining)
+            state.waiting += 1
+            try:
+                while True:
+                    state.instances = [i for i in state.instances if self._alive(state, i)]
+                    free = [i for i in state.instances if i.active < state.capacity]
+                    if free:
+                        instance = min(free, key=lambda i: i.active)
+                        instance.active += 1
+                        return instance
+                    self._scale_for_waiting(state)
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise TimeoutError(f"no instance of {name} could take the request in time")
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(state.changed.wait(), remaining)
+            finally:
+                state.waiting -= 1
+
+    def _scale_for_waiting(self, state: ServiceState) -> None:
+        """Start enough instances for every request held, up to max-scale, as Knative's
+        autoscaler sizes a revision for the concurrency it sees (a burst is not served
+        one new instance at a time)."""
+        wanted = -(-state.waiting // state.capacity)  # ceil
+        while state.starting < wanted and len(state.instances) + state.starting < state.max_scale:
+            state.starting += 1
+            asyncio.get_running_loop().create_task(self._scale_up(state, counted=True))
 
     async def release(self, namespace: str, name: str, instance: Instance) -> None:
         state = self.state(namespace, name)
