@@ -26,6 +26,7 @@ SEED = {
     "image": ("43 MB", "447 MB"),
     "packages": ("~8", "~80"),
     "code-review task": ("5.6 s", "8.4 s"),
+    "pi": ("~100+", "~12"),
 }
 
 
@@ -234,6 +235,17 @@ def render_readme(document: dict[str, Any], source: str) -> str:
         totals["crewai"],
         "{:.1f} s",
     )
+    pi4 = {v: (document.get("pi4") or {}).get(f"code-reviewer-{v}") or {} for v in VARIANTS}
+    if any(entry.get("measured") for entry in pi4.values()):
+        cells = []
+        for v in VARIANTS:
+            n, stopped_by = pi4[v].get("max_concurrent_instances"), pi4[v].get("stopped_by", "")
+            cells.append(f"≥ {n} (the bench's cap)" if stopped_by.startswith("cap") else f"{n}")
+        fa, fc = (pi4[v].get("max_concurrent_instances") for v in VARIANTS)
+        lines.append(
+            f"| instances that fit 4 GiB (`--profile pi4`) | {SEED['pi'][0]} | {SEED['pi'][1]} "
+            f"| {cells[0]} | {cells[1]} | {_ratio(fa, fc)} |"
+        )
     lines += [
         "",
         "| function | event at zero → reply (agno / crewai) | spawn → ready | idle PSS MiB "

@@ -69,8 +69,9 @@ def create_app(eventing: Eventing, serving: Serving, jobs: Jobs | None = None) -
                 payload = await answer.read()
                 out = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP_BY_HOP}
                 return web.Response(status=answer.status, body=payload, headers=out)
-        except (OSError, TimeoutError) as problem:
-            return _error(502, f"{service}: {problem}")
+        except (OSError, TimeoutError, aiohttp.ClientError) as problem:
+            # the instance went away mid-answer (an OOM kill, a crash): a gateway error
+            return _error(502, f"{service}: {type(problem).__name__}: {problem}")
         finally:
             await serving.release(namespace, service, instance)
 
