@@ -58,7 +58,7 @@ def broken(tmp_path: Path):
             "min-scale: 0",
             ["spec.template.metadata.annotations.autoscaling.knative.dev/min-scale"],
         ),
-        ("base/orchestrator.yaml", "memory: 160Mi", "memory: 160MB", ["resources.requests.memory"]),
+        ("base/orchestrator.yaml", "memory: 96Mi", "memory: 96MB", ["resources.requests.memory"]),
         (
             "base/orchestrator.yaml",
             "containerPort: 8080",
