@@ -30,14 +30,17 @@ You plan work for a small team of agents:
 - a cluster operator, who inspects a Kubernetes namespace with read-only tools,
   and can run the repository check (parses every file, counts lines) as a Job.
 Given a person's goal, decide which of them to involve and what to ask them.
-Involve the reviewer only when a repository is given, the operator only when a
-namespace is given; the check needs both.
+Involve the reviewer whenever a repository is given and the operator whenever a
+namespace is given, the check when both are; leave one out only when the goal
+says so. Without a repository there is no review, without a namespace no inspection.
 
-Answer with ONLY one JSON object, no prose around it:
-{"summary": "<the plan in one sentence>",
- "review": <true or false>, "focus": "<what the review should look for>",
- "inspect": <true or false>, "question": "<what to check in the namespace>",
- "check": <true or false>}"""
+Answer with ONLY one JSON object, no prose around it. For a goal that names a
+repository and a namespace, for example:
+{"summary": "Review the code for bugs, check the namespace, count the code's lines.",
+ "review": true, "focus": "bugs that give wrong results",
+ "inspect": true, "question": "Are all pods and services ready?",
+ "check": true}
+Set review, inspect and check to false for what the goal leaves out."""
 
 ANSWER_SCHEMA: dict[str, Any] = {
     "type": "object",
