@@ -8,9 +8,9 @@ drift on the machine hits both alike.
 
 from __future__ import annotations
 
-import statistics
 import time
 
+from bench.probes import spread
 from bench.results import save
 from binks.processes import REPO, FunctionProcess, FunctionSpec
 from events import VARIANTS
@@ -32,15 +32,6 @@ def measure(spec: FunctionSpec) -> dict[str, float]:
     return {"ready_s": ready_s, "rss_mib": rss / 2**20}
 
 
-def summarise(samples: list[float]) -> dict[str, float]:
-    return {
-        "median": statistics.median(samples),
-        "min": min(samples),
-        "max": max(samples),
-        "stdev": statistics.stdev(samples) if len(samples) > 1 else 0.0,
-    }
-
-
 def main(runs: int = 5, role: str = "code_reviewer") -> int:
     specs = [FunctionSpec(role, variant) for variant in VARIANTS]
     for spec in specs:
@@ -59,7 +50,7 @@ def main(runs: int = 5, role: str = "code_reviewer") -> int:
                 flush=True,
             )
     summary = {
-        variant: {key: summarise([s[key] for s in rows]) for key in ("ready_s", "rss_mib")}
+        variant: {key: spread([s[key] for s in rows]) for key in ("ready_s", "rss_mib")}
         for variant, rows in samples.items()
     }
     agno, crewai = summary["agno"], summary["crewai"]
