@@ -1,4 +1,8 @@
-"""The real Knative CRD schemas (``../shared/reference/crds/``) as strict JSON Schemas.
+"""The real Knative CRD schemas as strict JSON Schemas.
+
+They are vendored byte for byte in ``knative/crds/`` (with their licenses and where each
+file comes from), so validation runs on any checkout; ``test_validation`` checks the copy
+against the reference set beside the project (``../shared/reference/crds/``) where it exists.
 
 The API server checks a custom resource against its CRD's ``openAPIV3Schema`` and, with
 strict field validation (kubectl's default), rejects undeclared fields except below an
@@ -20,7 +24,8 @@ import yaml
 
 from binks.processes import REPO
 
-CRDS = REPO.parent / "shared" / "reference" / "crds"
+CRDS = REPO / "knative" / "crds"
+REFERENCE = REPO.parent / "shared" / "reference" / "crds"
 
 _STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
 _METADATA = {
