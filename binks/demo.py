@@ -20,15 +20,11 @@ from binks import client
 from binks.processes import start_platform
 from binks.scripted_ollama import Script, ScriptedOllama, team_script, tools_script
 from events import (
-    CLUSTER_INSPECT_COMPLETED,
-    CLUSTER_INSPECT_FAILED,
     CLUSTER_INSPECT_REQUESTED,
-    CLUSTER_JOB_COMPLETED,
-    CLUSTER_JOB_FAILED,
     CLUSTER_JOB_REQUESTED,
     REPORT_PUBLISHED,
+    RESULTS_OF,
     REVIEW_COMPLETED,
-    REVIEW_FAILED,
     REVIEW_REQUESTED,
     TASK_EXTENSION,
     TASK_FAILED,
@@ -176,35 +172,20 @@ def choose_model(scripted: bool) -> tuple[dict[str, str], Callable[[], None]]:
 
 
 GOAL = "Review the sample repository for bugs and check that the demo's services are healthy."
+#: The work steps of a chain: (row, function, the event that asks for it).
+WORK = (
+    ("code-reviewer", "code-reviewer", REVIEW_REQUESTED),
+    ("cluster-operator: inspect", "cluster-operator", CLUSTER_INSPECT_REQUESTED),
+    ("cluster-operator: Job", "cluster-operator", CLUSTER_JOB_REQUESTED),
+)
 #: The chain, step by step: (row, function, the events that start it, the events that end it).
 STEPS = (
     ("orchestrator", "orchestrator", (TASK_REQUESTED,), (TASK_PLANNED, TASK_FAILED)),
-    ("code-reviewer", "code-reviewer", (REVIEW_REQUESTED,), (REVIEW_COMPLETED, REVIEW_FAILED)),
-    (
-        "cluster-operator: inspect",
-        "cluster-operator",
-        (CLUSTER_INSPECT_REQUESTED,),
-        (CLUSTER_INSPECT_COMPLETED, CLUSTER_INSPECT_FAILED),
-    ),
-    (
-        "cluster-operator: Job",
-        "cluster-operator",
-        (CLUSTER_JOB_REQUESTED,),
-        (CLUSTER_JOB_COMPLETED, CLUSTER_JOB_FAILED),
-    ),
+    *((row, function, (request,), RESULTS_OF[request]) for row, function, request in WORK),
     (
         "reporter",
         "reporter",
-        (
-            TASK_PLANNED,
-            REVIEW_COMPLETED,
-            REVIEW_FAILED,
-            CLUSTER_INSPECT_COMPLETED,
-            CLUSTER_INSPECT_FAILED,
-            CLUSTER_JOB_COMPLETED,
-            CLUSTER_JOB_FAILED,
-            TASK_FAILED,
-        ),
+        (TASK_PLANNED, TASK_FAILED, *(t for results in RESULTS_OF.values() for t in results)),
         (REPORT_PUBLISHED,),
     ),
 )
