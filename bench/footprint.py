@@ -22,7 +22,7 @@ def site_packages(variant: str) -> Path:
     return found
 
 
-def footprint_pyc(variant: str) -> bool:
+def bytecode_compiled(variant: str) -> bool:
     """True if the variant's framework was installed with compiled bytecode (as images are)."""
     site = site_packages(variant)
     return any((site / variant / "__pycache__").glob("*.pyc"))

@@ -10,18 +10,13 @@ from __future__ import annotations
 
 import time
 
+from bench.footprint import bytecode_compiled
 from bench.probes import spread
 from bench.results import save
-from binks.processes import REPO, FunctionProcess, FunctionSpec
+from binks.processes import FunctionProcess, FunctionSpec
 from events import VARIANTS
 
 IDLE_SETTLE_S = 0.5
-
-
-def bytecode_compiled(variant: str) -> bool:
-    """True if the variant's framework was installed with compiled bytecode."""
-    site = next((REPO / ".venvs" / variant / "lib").glob("python*/site-packages"), None)
-    return bool(site and any((site / variant / "__pycache__").glob("*.pyc")))
 
 
 def measure(spec: FunctionSpec) -> dict[str, float]:

@@ -72,6 +72,9 @@ def run(
     per_run = len(specs) * (2 + warm_events)  # spawn, event at zero, warm events
     total = runs * per_run + len(VARIANTS) + len(specs) + model_runs * len(VARIANTS) * 2
     total += 2 * len(VARIANTS) if profile == "pi4" else 0
+    for variant in VARIANTS:
+        if not footprint.bytecode_compiled(variant):
+            print(f"warning: .venvs/{variant} has no compiled bytecode; cold starts are inflated")
     progress = Progress(total)
     samples: dict[str, dict[str, list]] = {s.service: {"spawn": [], "events": []} for s in specs}
     document: dict[str, Any] = {
@@ -84,7 +87,7 @@ def run(
             "burst_events": burst_events if profile == "pi4" else None,
             "quick": quick,
         },
-        "bytecode_compiled": {v: footprint.footprint_pyc(v) for v in VARIANTS},
+        "bytecode_compiled": {v: footprint.bytecode_compiled(v) for v in VARIANTS},
     }
     with ScriptedOllama(scripted_team()) as model, tempfile.TemporaryDirectory() as state:
         env = _scripted_env(model.url)
