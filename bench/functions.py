@@ -100,29 +100,44 @@ def _ps(url: str, service: str) -> dict[str, Any]:
     return next(s for s in services if s["service"] == service)
 
 
-def invoke(url: str, service: str, event_type: str, data: dict[str, Any]) -> float:
-    """POST one event to ``service`` through the platform's Host routing; seconds to reply."""
+def post_event(
+    url: str,
+    event_type: str,
+    data: dict[str, Any],
+    task: str | None = None,
+    host: str | None = None,
+    timeout_s: float = 300,
+) -> tuple[float, dict[str, str], dict[str, Any]]:
+    """POST one binary-mode event; (seconds to the reply, its headers lower-cased, its data).
+
+    ``host`` routes through the platform to a Service; without it ``url`` is the function.
+    An error answer raises (urllib's HTTPError).
+    """
     headers = {
-        "Host": f"{service}.default.localhost",
         "ce-specversion": "1.0",
         "ce-id": str(uuid.uuid4()),
         "ce-source": "/binks/bench",
         "ce-type": event_type,
-        "ce-binkstask": f"bench-{uuid.uuid4().hex[:12]}",
+        "ce-binkstask": task or f"bench-{uuid.uuid4().hex[:12]}",
         "Content-Type": "application/json",
+        **({"Host": host} if host else {}),
     }
     request = urllib.request.Request(url + "/", json.dumps(data).encode(), headers)
     started = time.perf_counter()
-    with urllib.request.urlopen(request, timeout=300) as answer:
-        answer.read()
-        if answer.status >= 300:
-            raise RuntimeError(f"{service} answered {answer.status}")
-    return time.perf_counter() - started
+    with urllib.request.urlopen(request, timeout=timeout_s) as answer:
+        body = answer.read()
+        reply_headers = {k.lower(): v for k, v in answer.headers.items()}  # names: any case
+    return time.perf_counter() - started, reply_headers, json.loads(body) if body else {}
+
+
+def invoke(url: str, service: str, event_type: str, data: dict[str, Any]) -> float:
+    """POST one event to ``service`` through the platform's Host routing; seconds to reply."""
+    return post_event(url, event_type, data, host=f"{service}.default.localhost")[0]
 
 
 def wait_for_zero(url: str, service: str, timeout_s: float = 60) -> None:
     deadline = time.monotonic() + timeout_s
-    while _ps(url, service)["instances"] or _ps(url, service)["starting"]:
+    while (state := _ps(url, service))["instances"] or state["starting"]:
         if time.monotonic() > deadline:
             raise TimeoutError(f"{service} did not scale to zero within {timeout_s:.0f} s")
         time.sleep(0.1)

@@ -6,14 +6,11 @@ included). Both variants, the same sample repository and model, interleaved.
 
 from __future__ import annotations
 
-import json
-import time
-import urllib.request
 import uuid
 from collections.abc import Callable
 from typing import Any
 
-from bench.functions import order
+from bench.functions import order, post_event
 from bench.probes import spread
 from binks.processes import FunctionProcess, FunctionSpec, free_port
 from events import REVIEW_COMPLETED, REVIEW_REQUESTED, TASK_PLANNED, VARIANTS
@@ -23,20 +20,7 @@ REPOSITORY = "bench/sample-repo"
 
 
 def _post(url: str, event_type: str, data: dict, task: str) -> tuple[float, dict, dict]:
-    headers = {
-        "ce-specversion": "1.0",
-        "ce-id": str(uuid.uuid4()),
-        "ce-source": "/binks/bench",
-        "ce-type": event_type,
-        "ce-binkstask": task,
-        "Content-Type": "application/json",
-    }
-    request = urllib.request.Request(url + "/", json.dumps(data).encode(), headers)
-    started = time.perf_counter()
-    with urllib.request.urlopen(request, timeout=900) as answer:
-        body = answer.read()
-        reply_headers = {k.lower(): v for k, v in answer.headers.items()}  # names: any case
-    return time.perf_counter() - started, reply_headers, json.loads(body) if body else {}
+    return post_event(url, event_type, data, task=task, timeout_s=900)
 
 
 def one_task(variant: str, env: dict[str, str]) -> dict[str, Any]:

@@ -8,23 +8,17 @@ drift on the machine hits both alike.
 
 from __future__ import annotations
 
-import time
-
 from bench.footprint import bytecode_compiled
+from bench.functions import spawn_sample
 from bench.probes import spread
 from bench.results import save
-from binks.processes import FunctionProcess, FunctionSpec
+from binks.processes import FunctionSpec
 from events import VARIANTS
-
-IDLE_SETTLE_S = 0.5
 
 
 def measure(spec: FunctionSpec) -> dict[str, float]:
-    with FunctionProcess(spec, env={"OLLAMA_HOST": "http://127.0.0.1:9"}) as instance:
-        ready_s = instance.wait_ready()
-        time.sleep(IDLE_SETTLE_S)
-        rss = instance.rss_bytes()
-    return {"ready_s": ready_s, "rss_mib": rss / 2**20}
+    sample = spawn_sample(spec, {"OLLAMA_HOST": "http://127.0.0.1:9"})
+    return {"ready_s": sample["ready_s"], "rss_mib": sample["idle_rss_mib"]}
 
 
 def main(runs: int = 5, role: str = "code_reviewer") -> int:
