@@ -23,7 +23,8 @@ import uvloop
 from aiohttp import web
 
 from bench.results import save
-from binks.processes import free_port, start_platform
+from binks.processes import start_platform
+from shared.listen import bind_listener, port_of
 
 MANIFEST = """
 apiVersion: eventing.knative.dev/v1
@@ -61,15 +62,15 @@ async def run(events: int, concurrency: int, latency_samples: int) -> dict:
     app.router.add_post("/", noop)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    noop_port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", noop_port).start()
+    noop = bind_listener()
+    noop_port = port_of(noop)
+    await web.SockSite(runner, noop).start()
     work = Path(tempfile.mkdtemp(prefix="binks-bench-"))
     (work / "manifests").mkdir()
     (work / "manifests" / "all.yaml").write_text(MANIFEST.format(port=noop_port))
-    port = free_port()
-    manifests, state = str(work / "manifests"), str(work / "state")
-    platform = start_platform(port, "--manifests", manifests, "--state", state, log=DEVNULL)
-    ingress = f"http://127.0.0.1:{port}/default/default"
+    manifests = str(work / "manifests")
+    platform = start_platform(work / "state", "--manifests", manifests, log=DEVNULL)
+    ingress = f"{platform.url}/default/default"
     try:
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as http:
 
@@ -115,8 +116,7 @@ async def run(events: int, concurrency: int, latency_samples: int) -> dict:
             await asyncio.wait_for(delivered.wait(), 300)
             delivered_s = time.perf_counter() - started
     finally:
-        platform.terminate()
-        platform.wait(30)
+        platform.stop(30)
         await runner.cleanup()
     ms = 1000.0
     return {

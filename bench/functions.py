@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from bench.probes import cpu_seconds, memory
-from binks.processes import REPO, FunctionProcess, FunctionSpec, free_port, process_tree
+from binks.processes import REPO, FunctionProcess, FunctionSpec, RunningPlatform, process_tree
 from binks.processes import start_platform as spawn_platform
 from events import (
     CLUSTER_INSPECT_REQUESTED,
@@ -38,10 +38,10 @@ WINDOW_S = 1.0
 def request_for(role: str, variant: str) -> tuple[str, dict[str, Any]]:
     """The event each role is measured with: one that makes it answer (not just record)."""
     if role == "code_reviewer":
-        return REVIEW_REQUESTED, {"repository": "bench/sample-repo"}
+        return REVIEW_REQUESTED, {"repository": "sample-repo"}
     if role == "orchestrator":
         goal = {"goal": "Review the code and look at the namespace."}
-        return TASK_REQUESTED, {**goal, "repository": "bench/sample-repo", "namespace": "default"}
+        return TASK_REQUESTED, {**goal, "repository": "sample-repo", "namespace": "default"}
     if role == "cluster_operator":
         return CLUSTER_INSPECT_REQUESTED, {"namespace": "default", "question": "healthy?"}
     if role == "reporter":  # a failed plan is reported at once
@@ -80,22 +80,21 @@ def bench_manifests(directory: Path) -> Path:
 
 
 @contextmanager
-def platform(state: Path, env: dict[str, str]) -> Iterator[str]:
+def platform(state: Path, env: dict[str, str]) -> Iterator[RunningPlatform]:
     """``binks up`` on the bench manifests, scale-to-zero window 1 s."""
-    port = free_port()
     options = ["--manifests", str(bench_manifests(state / "manifests"))]
-    options += ["--state", str(state), "--window", str(WINDOW_S)]
+    options += ["--window", str(WINDOW_S)]
     with (state / "platform.log").open("ab") as log:
-        process = spawn_platform(port, *options, env=env, log=log.fileno())
+        running = spawn_platform(state, *options, env=env, log=log.fileno())
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield running
     finally:
-        process.terminate()
-        process.wait(60)
+        running.stop(60)
 
 
-def _ps(url: str, service: str) -> dict[str, Any]:
-    with urllib.request.urlopen(f"{url}/_binks/ps", timeout=10) as answer:
+def _ps(platform: RunningPlatform, service: str) -> dict[str, Any]:
+    request = urllib.request.Request(f"{platform.url}/_binks/ps", headers=platform.auth())
+    with urllib.request.urlopen(request, timeout=10) as answer:
         services = json.load(answer)["services"]
     return next(s for s in services if s["service"] == service)
 
@@ -135,25 +134,29 @@ def invoke(url: str, service: str, event_type: str, data: dict[str, Any]) -> flo
     return post_event(url, event_type, data, host=f"{service}.default.localhost")[0]
 
 
-def wait_for_zero(url: str, service: str, timeout_s: float = 60) -> None:
+def wait_for_zero(platform: RunningPlatform, service: str, timeout_s: float = 60) -> None:
     deadline = time.monotonic() + timeout_s
-    while (state := _ps(url, service))["instances"] or state["starting"]:
+    while (state := _ps(platform, service))["instances"] or state["starting"]:
         if time.monotonic() > deadline:
             raise TimeoutError(f"{service} did not scale to zero within {timeout_s:.0f} s")
         time.sleep(0.1)
 
 
 def event_samples(
-    url: str, spec: FunctionSpec, warm_events: int, on_event: Callable[[], None] = lambda: None
+    platform: RunningPlatform,
+    spec: FunctionSpec,
+    warm_events: int,
+    on_event: Callable[[], None] = lambda: None,
 ) -> dict[str, Any]:
     """Event at zero → reply, then ``warm_events`` one after another on the warm instance."""
-    wait_for_zero(url, spec.service)
+    url = platform.url
+    wait_for_zero(platform, spec.service)
     event_type, data = request_for(spec.role, spec.variant)
     cold_s = invoke(url, spec.service, event_type, data)
     warm = []
     for _ in range(warm_events):
         warm.append(invoke(url, spec.service, event_type, data))
         on_event()
-    instance = _ps(url, spec.service)["instances"][0]
+    instance = _ps(platform, spec.service)["instances"][0]
     peak = memory(process_tree(instance["pid"]))["peak_rss_mib"]
     return {"event_at_zero_s": cold_s, "warm_s": warm, "peak_rss_mib": peak}

@@ -25,7 +25,7 @@ import aiohttp
 import uvloop
 
 from bench.results import save
-from binks.processes import _rss, free_port, start_platform
+from binks.processes import RunningPlatform, _rss, start_platform
 from events import VARIANTS
 
 EVENT_TYPE = "bench.load"
@@ -68,16 +68,16 @@ def manifest(variants: tuple[str, ...]) -> str:
     return BROKER + services
 
 
-async def _all_events(http: aiohttp.ClientSession, base: str) -> list[dict]:
+async def _all_events(http: aiohttp.ClientSession, platform: RunningPlatform) -> list[dict]:
     rows, after = [], 0
     while True:
-        url = f"{base}/_binks/events?after={after}&limit=1000&type={EVENT_TYPE}"
-        async with http.get(url) as answer:
-            page = (await answer.json())["events"]
-        if not page:
+        url = f"{platform.url}/_binks/events?after={after}&limit=500&type={EVENT_TYPE}"
+        async with http.get(url, headers=platform.auth()) as answer:
+            page = await answer.json()
+        rows += page["events"]
+        if not page["more"]:
             return rows
-        rows += page
-        after = page[-1]["seq"]
+        after = page["events"][-1]["seq"]
 
 
 def handled_ids(log_dir: Path, service: str) -> Counter:
@@ -102,12 +102,11 @@ async def run(
     work = Path(tempfile.mkdtemp(prefix="binks-load-"))
     (work / "manifests").mkdir()
     (work / "manifests" / "all.yaml").write_text(manifest(variants))
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
     env = {"BINKS_BROKER_BACKLOG": str(backlog)}
-    options = ("--manifests", str(work / "manifests"), "--state", str(work / "state"))
-    platform = start_platform(port, *options, "--window", "30", env=env, log=DEVNULL)
-    rss: list[int] = [_rss(platform.pid)]
+    options = ("--manifests", str(work / "manifests"), "--window", "30")
+    platform = start_platform(work / "state", *options, env=env, log=DEVNULL)
+    base = platform.url
+    rss: list[int] = [_rss(platform.process.pid)]
     refused = 0
     ids = [str(uuid.uuid4()) for _ in range(events)]
     try:
@@ -140,25 +139,24 @@ async def run(
                 while queue:
                     await send(queue.pop())
                     if len(queue) % 100 == 0:
-                        rss.append(_rss(platform.pid))
+                        rss.append(_rss(platform.process.pid))
 
             started = time.perf_counter()
             await asyncio.gather(*(client() for _ in range(concurrency)))
             accepted_s = time.perf_counter() - started
             deadline = time.monotonic() + timeout_s
             while True:
-                rows = await _all_events(http, base)
+                rows = await _all_events(http, platform)
                 states = Counter(d["state"] for r in rows for d in r["deliveries"])
-                rss.append(_rss(platform.pid))
+                rss.append(_rss(platform.process.pid))
                 if states["pending"] == 0 or time.monotonic() > deadline:
                     break
                 await asyncio.sleep(0.5)
             delivered_s = time.perf_counter() - started
-            async with http.get(f"{base}/_binks/ps") as answer:
+            async with http.get(f"{base}/_binks/ps", headers=platform.auth()) as answer:
                 services = (await answer.json())["services"]
     finally:
-        platform.terminate()
-        platform.wait(60)
+        platform.stop(60)
     handled = {v: handled_ids(work / "state" / "logs", f"code-reviewer-{v}") for v in variants}
     stored_ids = Counter(r["attributes"]["id"] for r in rows)
     return {

@@ -16,7 +16,6 @@ import time
 import urllib.request
 
 from bench.results import save
-from binks.processes import free_port
 from modelserver.chat import ChatRequest, engine_request, sampling_from_options
 from modelserver.engine import LlamaEngine
 from modelserver.selection import start_embedded
@@ -75,7 +74,7 @@ def main(runs: int = 5) -> int:
     print("==> loading the model in this process (direct binding) ...", flush=True)
     engine = LlamaEngine(installed_model())
     print("==> starting the embedded Ollama-API server ...", flush=True)
-    server = start_embedded(free_port())
+    server = start_embedded()
     samples: dict[str, list[dict[str, float]]] = {"direct": [], "api": []}
     try:
         direct(engine), through_api(server.url)  # warm both prompt caches alike

@@ -131,7 +131,7 @@ def burst(spec: FunctionSpec, env: dict[str, str], events: int = 40) -> dict[str
 
     from bench.functions import bench_manifests, invoke, request_for
     from bench.probes import percentile
-    from binks.processes import free_port, start_platform
+    from binks.processes import start_platform
 
     memory, groups, cpu_note = _budget(f"binks-pi4-burst-{spec.service}-{os.getpid()}")
     if memory is None:
@@ -150,10 +150,9 @@ def burst(spec: FunctionSpec, env: dict[str, str], events: int = 40) -> dict[str
             template["spec"]["containerConcurrency"] = 1
             template["spec"]["containers"][0].get("resources", {}).pop("limits", None)
     (manifests / "bench.yaml").write_text(yaml.safe_dump_all(documents))
-    port = free_port()
-    options = ["--manifests", str(manifests), "--state", str(state), "--window", "60"]
+    options = ["--manifests", str(manifests), "--window", "60"]
     event_type, data = request_for(spec.role, spec.variant)
-    url = f"http://127.0.0.1:{port}"
+    url = ""  # set once the platform runs
 
     def one(_: int) -> tuple[str, float]:
         started = time.perf_counter()
@@ -164,15 +163,15 @@ def burst(spec: FunctionSpec, env: dict[str, str], events: int = 40) -> dict[str
             return getattr(problem, "code", type(problem).__name__), time.perf_counter() - started
 
     with (state / "platform.log").open("ab") as log:
-        platform = start_platform(port, *options, env=env, log=log.fileno(), cgroups=groups)
+        platform = start_platform(state, *options, env=env, log=log.fileno(), cgroups=groups)
+    url = platform.url
     try:
         with ThreadPoolExecutor(max_workers=events) as pool:
             outcomes = list(pool.map(one, range(events)))
         peak = int((memory / "memory.max_usage_in_bytes").read_text())
         oom = _oom_kills(memory)
     finally:
-        platform.terminate()
-        platform.wait(60)
+        platform.stop(60)
         _remove(groups)
     answered = [seconds for outcome, seconds in outcomes if outcome == "ok"]
     return {

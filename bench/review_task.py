@@ -12,11 +12,11 @@ from typing import Any
 
 from bench.functions import order, post_event
 from bench.probes import spread
-from binks.processes import FunctionProcess, FunctionSpec, free_port
+from binks.processes import FunctionProcess, FunctionSpec
 from events import REVIEW_COMPLETED, REVIEW_REQUESTED, TASK_PLANNED, VARIANTS
 from modelserver.selection import start_embedded
 
-REPOSITORY = "bench/sample-repo"
+REPOSITORY = "sample-repo"
 
 
 def _post(url: str, event_type: str, data: dict, task: str) -> tuple[float, dict, dict]:
@@ -61,7 +61,7 @@ def one_task(variant: str, env: dict[str, str]) -> dict[str, Any]:
 def measure(runs: int, step: Callable[[str], None]) -> dict[str, Any]:
     """``runs`` tasks per variant, alternating which variant goes first."""
     samples: dict[str, list[dict[str, Any]]] = {v: [] for v in VARIANTS}
-    with start_embedded(free_port()) as model:
+    with start_embedded() as model:
         env = {
             "OLLAMA_HOST": model.url,
             "BINKS_MODEL": "gemma3:270m",

@@ -97,13 +97,13 @@ def run(
                     spec = FunctionSpec(role, variant)
                     samples[spec.service]["spawn"].append(functions.spawn_sample(spec, env))
                     progress.step(f"spawn {spec.service}")
-        with functions.platform(Path(state), env) as url:  # phase 2
+        with functions.platform(Path(state), env) as running:  # phase 2
             for n in range(1, runs + 1):
                 for role in roles:
                     for variant in functions.order(n):
                         spec = FunctionSpec(role, variant)
                         sample = functions.event_samples(
-                            url,
+                            running,
                             spec,
                             warm_events,
                             lambda s=spec: progress.step(f"event {s.service}"),

@@ -98,25 +98,36 @@ def _up(args: argparse.Namespace) -> int:
     env, model = _model_env(args.model)
     try:
         return up.main(
-            args.port, Path(args.manifests), Path(args.state), args.window, env, args.host
+            args.port,
+            Path(args.manifests),
+            Path(args.state),
+            args.window,
+            env,
+            args.host,
+            tuple(args.domain),
         )
     finally:
         if model is not None:
             model.stop()
 
 
+def _platform(args: argparse.Namespace):
+    from binks.client import Platform
+
+    return Platform(args.platform.rstrip("/"), Path(args.state))
+
+
 def _send(args: argparse.Namespace) -> int:
     from binks import client
 
-    after = client.last_seq(args.platform) if args.wait_for else 0
-    data = client.event_data(args.data, args.field)
+    platform = _platform(args)
+    after = client.last_seq(platform) if args.wait_for else 0
+    data = client.data_of(args.data, args.field)
     extensions = client.parse_pairs(args.extension, "--extension")
-    sent = client.send(args.platform, args.to, args.type, args.source, data, extensions, args.id)
+    sent = client.send(platform, args.to, args.type, args.source, data, extensions, args.id)
     print(f"sent {sent['type']} id={sent['id']} binkstask={sent['binkstask']}", file=sys.stderr)
     if args.wait_for:
-        (row,) = client.wait_for(
-            args.platform, args.wait_for, sent["binkstask"], args.timeout, after
-        )
+        (row,) = client.wait_for(platform, args.wait_for, sent["binkstask"], args.timeout, after)
         client.print_event(row)
     return 0
 
@@ -127,9 +138,10 @@ def _events(args: argparse.Namespace) -> int:
 
     from binks import client
 
+    platform = _platform(args)
     cursor = 0
     while True:
-        for row in client.events(args.platform, cursor, args.type):
+        for row in client.all_events(platform, cursor, event_type=args.type):
             cursor = row["seq"]
             line = {k: row[k] for k in ("seq", "origin", "broker")}
             line |= {
@@ -149,7 +161,13 @@ def _invoke(args: argparse.Namespace) -> int:
     from binks import client
 
     status, headers, body = client.invoke(
-        args.platform, args.service, args.namespace, args.data, args.format, args.type, args.source
+        _platform(args),
+        args.service,
+        args.namespace,
+        args.data,
+        args.format,
+        args.type,
+        args.source,
     )
     for key, value in headers.items():
         if key.lower().startswith("ce-"):
@@ -159,12 +177,9 @@ def _invoke(args: argparse.Namespace) -> int:
 
 
 def _ps(args: argparse.Namespace) -> int:
-    import json
+    from binks import client
 
-    from binks.client import _request
-
-    _, _, body = _request(args.platform + "/_binks/ps", timeout=10)
-    services = json.loads(body)["services"]
+    services = client.ps(_platform(args))
     print(
         f"{'SERVICE':<24}{'SCALE':<10}{'INSTANCES':<11}{'RESTARTS':<10}{'COLD STARTS (s)':<24}LOCAL"
     )
@@ -188,7 +203,7 @@ def parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo", help="`make run`: platform + model + one review through the broker, both variants"
     )
-    demo.add_argument("--repository", default="bench/sample-repo", help="path under the repo")
+    demo.add_argument("--repository", default="sample-repo", help="path under the repo")
     demo.add_argument("--port", type=int, default=8470, help="platform port (default 8470)")
     demo.add_argument("--exit", action="store_true", help="stop after the replies are shown")
     demo.add_argument(
@@ -211,6 +226,13 @@ def parser() -> argparse.ArgumentParser:
         default="127.0.0.1",
         help="bind address (default 127.0.0.1); anything wider prints a warning",
     )
+    up.add_argument(
+        "--domain",
+        action="append",
+        default=[],
+        help="also answer under this domain (Host DOMAIN, SERVICE.NAMESPACE.DOMAIN); "
+        "localhost and IP addresses always work, any other name is refused",
+    )
     up.add_argument("--manifests", default=str(REPO / "knative" / "base"))
     up.add_argument("--state", default=str(REPO / "state"), help="event store and logs")
     up.add_argument(
@@ -230,6 +252,12 @@ def parser() -> argparse.ArgumentParser:
 
     platform = argparse.ArgumentParser(add_help=False)
     platform.add_argument("--platform", default=client_default(), help="URL of `binks up`")
+    platform.add_argument(
+        "--state",
+        default=os.environ.get("BINKS_STATE", str(REPO / "state")),
+        help="the platform's state dir, which holds its credential (default: $BINKS_STATE, "
+        "else state/; or set BINKS_PLATFORM_TOKEN)",
+    )
 
     send = commands.add_parser(
         "send", parents=[platform], help="publish a CloudEvent (kn event send)"

@@ -8,11 +8,16 @@ import os
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from events import TASK_EXTENSION
+from localknative import credential
 
 DEFAULT_PLATFORM = os.environ.get("BINKS_PLATFORM", "http://127.0.0.1:8470")
 KN_DEFAULT_DATA = '{"message":"Hello World"}'
@@ -20,6 +25,38 @@ KN_DEFAULT_DATA = '{"message":"Hello World"}'
 
 class ClientError(RuntimeError):
     """Something the user should read: names the problem, no traceback."""
+
+
+@dataclass(frozen=True)
+class Platform:
+    """A running ``binks up``: its URL, and the state dir that holds its credential.
+
+    The credential is read at each control call, so a restarted platform (a new
+    credential) needs no new client.
+    """
+
+    url: str
+    state: Path
+
+    def auth(self) -> dict[str, str]:
+        """The header the control API (``/_binks/*``) needs."""
+        try:
+            return credential.header(credential.read(self.state))
+        except credential.CredentialMissing as missing:
+            raise ClientError(str(missing)) from None
+
+    def control(self, path: str, timeout: float = 30) -> bytes:
+        """GET a control endpoint; ClientError naming the platform's reason otherwise."""
+        status, _, body = _request(self.url + path, headers=self.auth(), timeout=timeout)
+        if status != 200:
+            raise ClientError(f"{path.split('?')[0]}: HTTP {status}: {_reason(body)}")
+        return body
+
+
+def _reason(body: bytes) -> str:
+    with contextlib.suppress(ValueError, AttributeError):
+        return str(json.loads(body)["error"])
+    return body.decode(errors="replace")[:300]
 
 
 def _request(
@@ -52,7 +89,8 @@ def parse_pairs(pairs: list[str], what: str) -> dict[str, str]:
     return out
 
 
-def event_data(data: str | None, fields: list[str]) -> bytes:
+def data_of(data: str | None, fields: list[str]) -> bytes:
+    """The event's data from ``--data`` or ``--field`` pairs, as JSON bytes."""
     if data is not None and fields:
         raise ClientError("give --data or --field, not both")
     if fields:
@@ -66,7 +104,7 @@ def event_data(data: str | None, fields: list[str]) -> bytes:
 
 
 def send(
-    platform: str,
+    platform: Platform,
     to: str,
     event_type: str,
     source: str,
@@ -89,7 +127,7 @@ def send(
     attributes.setdefault(TASK_EXTENSION, attributes["id"])
     headers = {f"ce-{k}": v for k, v in attributes.items()}
     headers["Content-Type"] = "application/json"
-    url = f"{platform}/{namespace or 'default'}/{broker}"
+    url = f"{platform.url}/{namespace or 'default'}/{broker}"
     status, _, body = _request(url, data, headers, "POST", timeout=30)
     if status != 202:
         raise ClientError(
@@ -98,36 +136,55 @@ def send(
     return attributes
 
 
-def events(platform: str, after: int = 0, event_type: str | None = None) -> list[dict[str, Any]]:
-    query = f"?after={after}" + (f"&type={event_type}" if event_type else "")
-    status, _, body = _request(f"{platform}/_binks/events{query}", timeout=30)
-    if status != 200:
-        raise ClientError(f"events: HTTP {status}: {body.decode(errors='replace')}")
-    return json.loads(body)["events"]
+def events(
+    platform: Platform,
+    after: int = 0,
+    event_type: str | None = None,
+    task: str | None = None,
+    data: bool = False,
+) -> tuple[list[dict[str, Any]], bool]:
+    """One page of the event log after ``after``: (rows, whether more follow)."""
+    query = {"after": after, "type": event_type, "task": task, "data": int(data)}
+    query_string = urllib.parse.urlencode({k: v for k, v in query.items() if v})
+    page = json.loads(platform.control(f"/_binks/events?{query_string}"))
+    return page["events"], page["more"]
+
+
+def all_events(platform: Platform, after: int = 0, **filters: Any) -> Iterator[dict[str, Any]]:
+    """Every event after ``after``, page by page (one page in memory at a time)."""
+    while True:
+        rows, more = events(platform, after, **filters)
+        yield from rows
+        if not rows or not more:
+            return
+        after = rows[-1]["seq"]
+
+
+def event_data(platform: Platform, seq: int) -> bytes:
+    """One event's whole data."""
+    return platform.control(f"/_binks/events/{seq}/data", timeout=60)
 
 
 def wait_for(
-    platform: str,
+    platform: Platform,
     types: str | tuple[str, ...],
     task: str,
     timeout_s: float,
     after: int = 0,
     count: int = 1,
 ) -> list[dict[str, Any]]:
-    """The first ``count`` events of the given type(s) in ``task``; ClientError on timeout."""
+    """The first ``count`` events of the given type(s) in ``task``, each with its whole
+    ``data``; ClientError on timeout."""
     types = (types,) if isinstance(types, str) else types
     deadline = time.monotonic() + timeout_s
     found: list[dict[str, Any]] = []
     cursor = after
     while time.monotonic() < deadline:
-        for row in events(platform, cursor, types[0] if len(types) == 1 else None):
+        kind = types[0] if len(types) == 1 else None
+        for row in all_events(platform, cursor, event_type=kind, task=task):
             cursor = max(cursor, row["seq"])
-            attributes = row["attributes"]
-            if (
-                attributes.get("type") in types
-                and attributes.get(TASK_EXTENSION) == task
-                and row["origin"] in ("ingress", "reply")
-            ):
+            if row["attributes"].get("type") in types and row["origin"] in ("ingress", "reply"):
+                row["data"] = event_data(platform, row["seq"]).decode("utf-8", "replace")
                 found.append(row)
                 if len(found) >= count:
                     return found
@@ -138,17 +195,19 @@ def wait_for(
     )
 
 
-def last_seq(platform: str) -> int:
-    rows = events(platform)
-    seq = 0
-    while rows:
-        seq = rows[-1]["seq"]
-        rows = events(platform, seq)
-    return seq
+def last_seq(platform: Platform) -> int:
+    """The newest event's seq (0 for an empty log)."""
+    rows = json.loads(platform.control("/_binks/events?order=desc&limit=1"))["events"]
+    return rows[0]["seq"] if rows else 0
+
+
+def ps(platform: Platform) -> list[dict[str, Any]]:
+    """The Services with their instances (``GET /_binks/ps``)."""
+    return json.loads(platform.control("/_binks/ps", timeout=10))["services"]
 
 
 def invoke(
-    platform: str,
+    platform: Platform,
     service: str,
     namespace: str,
     data: str | None,
@@ -170,7 +229,7 @@ def invoke(
         )
     elif fmt != "http":
         raise ClientError(f"--format {fmt!r}: use http or cloudevent")
-    return _request(platform + "/", body, headers, "POST")
+    return _request(platform.url + "/", body, headers, "POST")
 
 
 def print_event(row: dict[str, Any]) -> None:

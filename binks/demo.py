@@ -6,7 +6,6 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import sys
 import tempfile
 import textwrap
@@ -14,6 +13,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from binks import client
@@ -36,7 +36,7 @@ from events import (
 from modelserver.selection import select
 from shared.runtime.config import DEFAULT_MODEL, DEFAULT_OLLAMA_HOST, normalise_ollama_host
 
-SAMPLE_REPOSITORY = "bench/sample-repo"
+SAMPLE_REPOSITORY = "sample-repo"
 
 #: What the scripted model answers for the sample repository. It is canned: the
 #: demo shows the chain (events, tools, frameworks), not a model's judgement.
@@ -241,11 +241,6 @@ def table(rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def _ps(platform: str) -> list[dict[str, Any]]:
-    with urllib.request.urlopen(platform + "/_binks/ps", timeout=10) as answer:
-        return json.load(answer)["services"]
-
-
 def main(
     repository: str = SAMPLE_REPOSITORY,
     scripted: bool = False,
@@ -255,11 +250,14 @@ def main(
     """Model + platform + one task through all four roles, both variants, via the broker."""
     env, stop_model = choose_model(scripted)
     env |= {"BINKS_CLUSTER": "local", "BINKS_ALLOWED_NAMESPACES": "default"}
-    platform = f"http://127.0.0.1:{port}"
-    process = None
+    running = None
     try:
-        state = tempfile.mkdtemp(prefix="binks-demo-")  # a fresh event log for every demo
-        process = start_platform(port, "--state", state, env=env)
+        state = Path(tempfile.mkdtemp(prefix="binks-demo-"))  # a fresh event log every time
+        try:
+            running = start_platform(state, port=port, env=env)
+        except OSError as problem:  # the port is taken: never publish into someone else's
+            raise RuntimeError(f"cannot listen on 127.0.0.1:{port}: {problem.strerror}") from None
+        platform = client.Platform(running.url, state)
         request = {"goal": GOAL, "repository": repository, "namespace": "default"}
         sent = client.send(
             platform,
@@ -283,9 +281,9 @@ def main(
         columns = [json.loads(r["data"])["markdown"].splitlines() for r in reports]
         print()
         print(side_by_side(columns[0], columns[1], width))
-        chain = [e for e in client.events(platform) if e["attributes"].get(TASK_EXTENSION) == task]
+        chain = list(client.all_events(platform, task=task))
         print()
-        print(table(timings(chain, _ps(platform))))
+        print(table(timings(chain, client.ps(platform))))
         print(
             "\ncold start: process spawn → ready (both chains start their instances at once on "
             "this machine's cores;\n`binks bench` measures each alone). event → reply: the "
@@ -295,7 +293,9 @@ def main(
             keep_serving = sys.stdin.isatty()
         if keep_serving:
             print(
-                f"\nThe platform keeps serving on {platform}. Try, in another terminal:\n"
+                f"\nThe platform keeps serving on {platform.url} (state, credential: {state}). "
+                "Try, in another terminal:\n"
+                f"  export BINKS_STATE={state}    # where the CLI finds the platform's credential\n"
                 f"  .venv/bin/binks send --type {TASK_REQUESTED} --field goal='Review it' "
                 f"--field repository={repository} --wait-for {REPORT_PUBLISHED} --count 2\n"
                 f"  .venv/bin/binks send --type {REVIEW_REQUESTED} --field repository={repository}"
@@ -305,10 +305,9 @@ def main(
                 flush=True,
             )
             with contextlib.suppress(KeyboardInterrupt):
-                process.wait()
+                running.process.wait()
         return 0
     finally:
-        if process and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            process.wait(60)
+        if running:
+            running.stop()
         stop_model()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,8 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from events import VARIANTS
+from localknative import credential
+from shared.listen import LOOPBACK, bind_listener, child_env, port_of
 
 REPO = Path(__file__).resolve().parents[1]
+#: The functions' ``BINKS_REPO_BASE`` locally: the sample repositories only (not the
+#: project with its model file, caches and environments, nor the platform's state).
+WORKSPACE = REPO / "workspace"
 READINESS_PATH = "/health/readiness"
 
 
@@ -51,15 +55,13 @@ class FunctionSpec:
         return [str(python), "-m", "shared.runtime.serve", app]
 
 
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 class FunctionProcess:
-    """One running instance. ``started`` is the monotonic time of the spawn."""
+    """One running instance. ``started`` is the monotonic time of the spawn.
+
+    Without a ``port``, the instance serves on a socket bound here to ``host``, port 0
+    (the kernel picks a free one) and handed to the process (``shared.listen``), so no
+    other process can take the port between choosing and binding it.
+    """
 
     def __init__(
         self,
@@ -67,19 +69,24 @@ class FunctionProcess:
         port: int | None = None,
         env: Mapping[str, str] = (),
         readiness_path: str = READINESS_PATH,
+        host: str = LOOPBACK,
     ):
         self.spec = spec
         self.readiness_path = readiness_path
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self._listener = bind_listener(host) if port is None else None
+        self.port = port_of(self._listener) if self._listener else port
+        self.url = f"http://{_connectable(host)}:{self.port}"
         overrides = {
             "PORT": str(self.port),
             "K_SERVICE": spec.service,
             "K_CONFIGURATION": spec.service,
             "K_REVISION": f"{spec.service}-00001",
-            "BINKS_REPO_BASE": str(REPO),
+            "BINKS_REPO_BASE": str(WORKSPACE),
             "PYTHONPATH": str(REPO),
             **dict(env),
+            # the socket decides where a local instance listens, whatever a manifest says
+            "BINKS_BIND": host,
+            **(child_env(self._listener) if self._listener else {}),
         }
         self._env = {**os.environ, **overrides}
         self._process: subprocess.Popen[bytes] | None = None
@@ -93,15 +100,25 @@ class FunctionProcess:
     ) -> FunctionProcess:
         """Spawn the instance; inside ``cgroups`` from its first instruction, if given."""
         self.started = time.monotonic()
-        self._process = subprocess.Popen(
-            self.spec.command(),
-            cwd=REPO,
-            env=self._env,
-            stdout=log,
-            stderr=log,
-            preexec_fn=joining(cgroups),
-        )
+        try:
+            self._process = subprocess.Popen(
+                self.spec.command(),
+                cwd=REPO,
+                env=self._env,
+                stdout=log,
+                stderr=log,
+                preexec_fn=joining(cgroups),
+                pass_fds=(self._listener.fileno(),) if self._listener else (),
+            )
+        finally:
+            self.close_listener()  # the child holds it now (or nobody will)
         return self
+
+    def close_listener(self) -> None:
+        """Release this process's copy of the listening socket (idempotent)."""
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
 
     @property
     def pid(self) -> int:
@@ -136,6 +153,7 @@ class FunctionProcess:
 
     def stop(self, timeout_s: float = 30.0) -> int:
         """SIGTERM (the server drains in-flight requests), SIGKILL after ``timeout_s``."""
+        self.close_listener()
         if self._process is None or self._process.poll() is not None:
             return self._process.returncode if self._process else 0
         self._process.send_signal(signal.SIGTERM)
@@ -150,6 +168,15 @@ class FunctionProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _connectable(host: str) -> str:
+    """The address a client on this machine uses to reach a server bound to ``host``."""
+    if host in ("", "0.0.0.0"):
+        return LOOPBACK
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
 
 
 def process_tree(pid: int) -> list[int]:
@@ -188,34 +215,73 @@ def joining(cgroups: tuple[Path, ...]) -> Callable[[], None] | None:
     return join
 
 
+@dataclass
+class RunningPlatform:
+    """A ``binks up`` process started by :func:`start_platform`, with what a client needs."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    url: str
+    state: Path
+
+    @property
+    def token(self) -> str:
+        """The platform's credential for the control API (``/_binks/*``)."""
+        return credential.read(self.state, {})
+
+    def auth(self) -> dict[str, str]:
+        """The header that authorises a control API request."""
+        return credential.header(self.token)
+
+    def stop(self, timeout_s: float = 60.0, kill: bool = False) -> int:
+        """SIGTERM (or SIGKILL) and wait; the exit status."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+        return self.process.wait(timeout_s)
+
+
 def start_platform(
-    port: int,
+    state: Path,
     *options: str,
+    port: int = 0,
+    host: str = LOOPBACK,
     env: Mapping[str, str] | None = None,
     log: int | None = None,
     timeout_s: float = 30.0,
     cgroups: tuple[Path, ...] = (),
-) -> subprocess.Popen[bytes]:
-    """``binks up --port PORT --model none OPTIONS...`` as a real process, once it answers.
+) -> RunningPlatform:
+    """``binks up --state STATE --model none OPTIONS...`` as a real process, once it answers.
 
-    The model settings come from ``env`` (``--model none`` passes them through).
+    The socket is bound here (``port`` 0: any free one) and handed to the platform, so
+    the port is known before the start and nothing can take it meanwhile; a port in
+    use fails here, at once. The model settings come from ``env`` (``--model none``
+    passes them through).
     """
+    listener = bind_listener(host, port)
+    port = port_of(listener)
     command = [sys.executable, "-m", "binks.cli", "up", "--port", str(port), "--model", "none"]
-    process = subprocess.Popen(
-        [*command, *options],
-        cwd=REPO,
-        env={**os.environ, **(env or {})},
-        stdout=log,
-        stderr=log,
-        preexec_fn=joining(cgroups),
-    )
+    command += ["--host", host, "--state", str(state), *options]
+    try:
+        process = subprocess.Popen(
+            command,
+            cwd=REPO,
+            env={**os.environ, **(env or {}), **child_env(listener)},
+            stdout=log,
+            stderr=log,
+            preexec_fn=joining(cgroups),
+            pass_fds=(listener.fileno(),),
+        )
+    finally:
+        listener.close()
+    running = RunningPlatform(process, port, f"http://{_connectable(host)}:{port}", state)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"binks up exited with code {process.returncode}")
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
-                return process
+            # the socket listens already: this waits in its backlog until the platform serves
+            with urllib.request.urlopen(f"{running.url}/healthz", timeout=1):
+                return running
         except (urllib.error.URLError, OSError):
             time.sleep(0.05)
     process.terminate()

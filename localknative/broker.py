@@ -14,6 +14,7 @@ import asyncio
 import base64
 import json
 import os
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,6 +34,13 @@ from shared.runtime.errors import FunctionError, InvalidEvent
 MAX_TTL = 255
 TTL = "knativebrokerttl"
 ARRIVAL = "knativearrivaltime"
+#: Attributes only the broker sets (dead-letter details); a sender's copies are dropped.
+ERROR_PREFIX = "knativeerror"
+#: Budget for the attributes as they travel (binary mode: one ``ce-`` header each). Every
+#: subscriber must be able to take what the ingress accepted: aiohttp refuses a header
+#: line over 8190 bytes, waitress (the functions' server) headers over 256 KiB.
+MAX_HEADER_LINE = 8000
+MAX_ATTRIBUTES_BYTES = 64 * 1024
 RETRYABLE = {404, 408, 409, 429}
 ERROR_DATA_LIMIT = 1024
 #: Back-pressure: deliveries held in memory (and the bytes of their events) before the
@@ -42,6 +50,27 @@ DEFAULT_BACKLOG = 4096
 BACKLOG_BYTES = 64 * 1024 * 1024
 RETRY_AFTER_S = 1
 _SAFE = "".join(c for c in map(chr, range(0x21, 0x7F)) if c not in ' "%')
+
+
+#: The most a subscriber's answer may be; the rest is never read into memory.
+MAX_ANSWER = 8 * 1024 * 1024
+
+
+class AnswerTooLarge(Exception):
+    """A subscriber answered more than :data:`MAX_ANSWER` bytes."""
+
+
+async def read_bounded(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The whole body of ``response``, or AnswerTooLarge once it passes ``limit`` bytes."""
+    if response.content_length is not None and response.content_length > limit:
+        raise AnswerTooLarge(response.content_length)
+    chunks, size = [], 0
+    async for chunk in response.content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            raise AnswerTooLarge(size)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class IngressError(Exception):
@@ -111,6 +140,37 @@ def binary_headers(attributes: Mapping[str, str]) -> dict[str, str]:
     return headers
 
 
+def ingress_ttl(raw: str | None) -> int:
+    """The TTL an event enters with: a sender's value, clamped to :data:`MAX_TTL`.
+
+    Raises IngressError(400) when it is not an integer or is already exhausted.
+    """
+    if raw is None:
+        return MAX_TTL
+    if not re.fullmatch(r"[+-]?\d{1,12}", raw.strip()):
+        raise IngressError(400, f"{TTL} must be an integer, got {raw[:40]!r}")
+    ttl = int(raw)
+    if ttl <= 0:
+        raise IngressError(400, f"{TTL} exhausted: event dropped (loop guard)")
+    return min(ttl, MAX_TTL)  # a huge value must not defeat the loop guard
+
+
+def attributes_over_budget(attributes: Mapping[str, str]) -> str | None:
+    """Why the attributes are too large to deliver as headers, or None if they fit."""
+    total = 0
+    for name, value in binary_headers(attributes).items():
+        line = len(name) + 2 + len(value)
+        if line > MAX_HEADER_LINE:
+            return (
+                f"attribute {name.removeprefix('ce-').lower()!r} is {line} bytes as a header "
+                f"(limit {MAX_HEADER_LINE})"
+            )
+        total += line
+    if total > MAX_ATTRIBUTES_BYTES:
+        return f"the attributes are {total} bytes as headers (limit {MAX_ATTRIBUTES_BYTES})"
+    return None
+
+
 class Eventing:
     """Brokers and triggers of the loaded manifests, backed by the event store."""
 
@@ -171,27 +231,55 @@ class Eventing:
                 400, "not a CloudEvent: send ce-* headers or application/cloudevents+json"
             )
         attributes = wire_attributes(incoming)
-        try:
-            ttl = int(attributes.get(TTL, MAX_TTL))
-        except ValueError:
-            raise IngressError(400, f"{TTL} must be an integer") from None
-        if ttl <= 0:
-            raise IngressError(400, f"{TTL} exhausted: event dropped (loop guard)")
+        ttl = ingress_ttl(attributes.get(TTL))
+        data = wire_data(incoming)
+        problem = attributes_over_budget(attributes)
+        if problem:
+            raise IngressError(431, problem)
         self._refuse_when_full()
-        return await self._accept(broker, attributes, wire_data(incoming), ttl, origin="ingress")
+        chosen = self._route(broker, attributes)
+        self._refuse_too_large(chosen, data)
+        return await self._accept(broker, attributes, data, ttl, "ingress", chosen)
 
-    async def _accept(
-        self, broker: Broker, attributes: dict[str, str], data: bytes, ttl: int, origin: str
-    ) -> int:
-        attributes = {**attributes, TTL: str(ttl)}
-        attributes.setdefault(ARRIVAL, datetime.now(UTC).isoformat().replace("+00:00", "Z"))
-        chosen = [
+    def _route(self, broker: Broker, attributes: Mapping[str, str]) -> list[str]:
+        """The triggers of ``broker`` whose filters pass the event."""
+        return [
             key
             for key, trigger in self.triggers.items()
             if trigger.broker == broker.name
             and trigger.namespace == broker.namespace
             and self._passes(trigger, attributes)
         ]
+
+    def _refuse_too_large(self, chosen: list[str], data: bytes) -> None:
+        """413 now rather than a dead letter later: a subscriber's body limit is known here."""
+        for key in chosen:
+            subscriber = self.triggers[key].subscriber
+            if subscriber.uri:
+                continue
+            limit = self.serving.max_body(subscriber.namespace, subscriber.service)
+            if limit is not None and len(data) > limit:
+                raise IngressError(
+                    413,
+                    f"the data ({len(data)} bytes) is over the limit of {subscriber.service} "
+                    f"({limit} bytes, BINKS_MAX_BODY_BYTES)",
+                )
+
+    async def _accept(
+        self,
+        broker: Broker,
+        attributes: dict[str, str],
+        data: bytes,
+        ttl: int,
+        origin: str,
+        chosen: list[str] | None = None,
+    ) -> int:
+        attributes = {k: v for k, v in attributes.items() if not k.startswith(ERROR_PREFIX)}
+        attributes[TTL] = str(ttl)
+        # set by the broker, always: a sender's value would lie about queueing time
+        attributes[ARRIVAL] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        if chosen is None:
+            chosen = self._route(broker, attributes)
         seq, created = await asyncio.wrap_future(
             self.store.accept(broker.namespace, broker.name, attributes, data, chosen, origin)
         )
@@ -368,14 +456,17 @@ class Eventing:
             async with self.session.post(
                 url, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=timeout_s)
             ) as response:
-                payload = await response.read()
                 status = response.status
                 answer_headers = dict(response.headers)
+                payload = await read_bounded(response, MAX_ANSWER)
+        except AnswerTooLarge:
+            return Outcome(502, error=f"the answer is over {MAX_ANSWER} bytes")
         except TimeoutError:
             return Outcome(
                 None, error=f"TimeoutError: no answer within {timeout_s:g}s", timed_out=True
             )
         except (aiohttp.ClientError, OSError) as problem:
+            # kept for the event log (``binks events``); never sent to a client
             return Outcome(None, error=f"{type(problem).__name__}: {problem}")
         if not 200 <= status < 300:
             return Outcome(status, payload, error=f"HTTP {status}")

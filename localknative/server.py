@@ -1,16 +1,34 @@
-"""The platform's HTTP front: broker ingress, Host-routed services, management API."""
+"""The platform's HTTP front: broker ingress, Host-routed services, control API.
+
+Who may call what (README "Security"):
+
+- ``Host`` must be an IP literal, ``localhost`` or a name under ``localhost`` or a
+  domain the user configured (``binks up --domain``); any other name is refused, so a
+  page on a DNS-rebinding domain cannot use the platform even though its requests
+  reach loopback. ``<service>.<namespace>.<domain>`` routes to a Service.
+- The control API (``/_binks/*``) needs the platform's credential
+  (``Authorization: Bearer``, :mod:`localknative.credential`), refuses a foreign
+  ``Origin`` and takes JSON only as ``application/json`` (a cross-site "simple
+  request" can send ``text/plain`` but cannot read the credential).
+- The broker ingress stays open to ordinary clients, as Knative's is in a cluster.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import re
+from collections.abc import Iterable
+from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
 
-from localknative.broker import Eventing, IngressError
+from localknative import credential
+from localknative.broker import MAX_ANSWER, AnswerTooLarge, Eventing, IngressError, read_bounded
 from localknative.jobs import JobError, Jobs
 from localknative.serving import Serving, ServingError
+from localknative.store import EventQuery
 
 _BROKER_PATH = re.compile(r"^/(?P<ns>[a-z0-9]([-a-z0-9]*[a-z0-9])?)/(?P<name>[a-z0-9][-a-z0-9.]*)$")
 _HOP_BY_HOP = {
@@ -26,6 +44,40 @@ _HOP_BY_HOP = {
     "content-length",
 }
 MAX_BODY = 4 * 1024 * 1024
+CONTROL_PREFIX = "/_binks/"
+#: Names under which the platform answers besides IP literals (``--domain`` adds more).
+LOCAL_DOMAINS = ("localhost",)
+
+
+def hostname(host_header: str | None) -> str:
+    """The name part of a ``Host`` header, lowercased: ``[::1]:8470`` → ``::1``."""
+    host = (host_header or "").strip().lower().rstrip(".")
+    if host.startswith("["):
+        return host[1:].split("]", 1)[0]
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def _is_ip(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+def host_allowed(name: str, domains: Iterable[str]) -> bool:
+    """IP literals (no rebinding without a name), the local domains and names under them."""
+    return _is_ip(name) or any(name == d or name.endswith(f".{d}") for d in domains)
+
+
+def routed_service(name: str, domains: Iterable[str]) -> tuple[str, str] | None:
+    """``<service>.<namespace>.<domain>`` → (namespace, service); None for anything else."""
+    for domain in domains:
+        if name.endswith(f".{domain}"):
+            labels = name[: -len(domain) - 1].split(".")
+            if len(labels) == 2 and all(labels):
+                return labels[1], labels[0]
+    return None
 
 
 def _error(status: int, reason: str, **details: object) -> web.Response:
@@ -33,18 +85,57 @@ def _error(status: int, reason: str, **details: object) -> web.Response:
     return web.json_response(body, status=status)
 
 
-def create_app(eventing: Eventing, serving: Serving, jobs: Jobs | None = None) -> web.Application:
-    """The aiohttp application; ``eventing`` and ``serving`` are started by the caller."""
+def create_app(
+    eventing: Eventing,
+    serving: Serving,
+    jobs: Jobs | None = None,
+    *,
+    token: str,
+    domains: Iterable[str] = (),
+) -> web.Application:
+    """The aiohttp application; ``eventing`` and ``serving`` are started by the caller.
+
+    ``token`` is the control API's credential; ``domains`` are names the platform
+    answers under besides ``localhost`` and IP literals.
+    """
+    domains = (*LOCAL_DOMAINS, *(d.lower().strip(".") for d in domains))
 
     @web.middleware
     async def host_routing(request: web.Request, handler):
-        host = (request.host or "").rsplit(":", 1)[0]
-        labels = host.split(".")
-        if len(labels) >= 3 and not host.replace(".", "").isdigit():
-            service, namespace = labels[0], labels[1]
+        name = hostname(request.headers.get("Host"))
+        if not host_allowed(name, domains):
+            return _error(
+                403,
+                f"Host {name!r} is not served here: use an IP address, localhost, or a "
+                "domain given to binks up --domain",
+            )
+        routed = routed_service(name, domains)
+        if routed is not None:
+            namespace, service = routed
             if (namespace, service) not in serving.states:
                 return _error(404, f"no service {service!r} in namespace {namespace!r}")
             return await proxy(request, namespace, service)
+        return await handler(request)
+
+    @web.middleware
+    async def control_guard(request: web.Request, handler):
+        if not request.path.startswith(CONTROL_PREFIX):
+            return await handler(request)
+        if not credential.verify(token, request.headers.get("Authorization")):
+            answer = _error(
+                401,
+                "the control API needs the platform's credential: "
+                "Authorization: Bearer <state dir>/credential",
+            )
+            answer.headers["WWW-Authenticate"] = f'{credential.SCHEME} realm="binks"'
+            return answer
+        origin = request.headers.get("Origin")
+        if origin is not None and _foreign(origin, request.headers.get("Host")):
+            return _error(403, f"cross-origin requests are refused (Origin {origin!r})")
+        if request.method in ("POST", "PUT", "PATCH") and request.content_type != (
+            "application/json"
+        ):
+            return _error(415, f"send application/json, not {request.content_type!r}")
         return await handler(request)
 
     async def proxy(request: web.Request, namespace: str, service: str) -> web.StreamResponse:
@@ -66,14 +157,21 @@ def create_app(eventing: Eventing, serving: Serving, jobs: Jobs | None = None) -
                 headers=headers,
                 timeout=aiohttp.ClientTimeout(total=state.spec.timeout_s),
             ) as answer:
-                payload = await answer.read()
+                payload = await read_bounded(answer, MAX_ANSWER)
                 out = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP_BY_HOP}
                 return web.Response(status=answer.status, body=payload, headers=out)
-        except (OSError, TimeoutError, aiohttp.ClientError) as problem:
+        except AnswerTooLarge:
+            return _error(502, f"{service} answered more than {MAX_ANSWER} bytes")
+        except TimeoutError:
+            return _error(504, f"{service} did not answer within {state.spec.timeout_s:g}s")
+        except (OSError, aiohttp.ClientError):
             # the instance went away mid-answer (an OOM kill, a crash): a gateway error
-            return _error(502, f"{service}: {type(problem).__name__}: {problem}")
+            return _error(502, f"{service} closed the connection before answering")
         finally:
             await serving.release(namespace, service, instance)
+
+    async def unknown_control(request: web.Request) -> web.Response:
+        return _error(404, f"no control endpoint {request.method} {request.path}")
 
     async def healthz(_: web.Request) -> web.Response:
         return web.Response(text="ok")
@@ -111,21 +209,40 @@ def create_app(eventing: Eventing, serving: Serving, jobs: Jobs | None = None) -
 
     async def events(request: web.Request) -> web.Response:
         try:
-            after = int(request.query.get("after", "0"))
-            limit = min(int(request.query.get("limit", "200")), 1000)
+            query = EventQuery.from_params(request.query)
+        except ValueError as problem:
+            return _error(400, str(problem))
+        page = await asyncio.to_thread(eventing.store.events, query)
+        return web.json_response(page)
+
+    async def event_data(request: web.Request) -> web.StreamResponse:
+        """One event's data, whole, streamed from the store in chunks."""
+        try:
+            seq = int(request.match_info["seq"])
         except ValueError:
-            return _error(400, "after and limit must be integers")
-        kind = request.query.get("type") or None
-        rows = await asyncio.to_thread(eventing.store.events, after, kind, limit)
-        return web.json_response({"events": rows})
+            return _error(400, "the event's seq is an integer")
+        chunks = eventing.store.data_chunks(seq)
+        try:
+            first = await asyncio.to_thread(next, chunks, None)
+        except LookupError:
+            return _error(404, f"no event {seq}")
+        answer = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
+        await answer.prepare(request)
+        while first is not None:
+            await answer.write(first)
+            first = await asyncio.to_thread(next, chunks, None)
+        await answer.write_eof()
+        return answer
 
     async def create_job(request: web.Request) -> web.Response:
         try:
             manifest = await request.json()
+        except ValueError:
+            return _error(400, "the body is not JSON: send one batch/v1 Job manifest")
+        try:
             return web.json_response(jobs.create(request.match_info["ns"], manifest), status=201)
-        except ValueError as problem:  # JobError, or a body that is not JSON
-            status = problem.status if isinstance(problem, JobError) else 400
-            return _error(status, str(problem))
+        except JobError as problem:
+            return _error(problem.status, problem.reason)
 
     async def job(request: web.Request) -> web.Response:
         try:
@@ -143,7 +260,7 @@ def create_app(eventing: Eventing, serving: Serving, jobs: Jobs | None = None) -
             return _error(status, str(problem))
         return web.Response(text=text)
 
-    app = web.Application(middlewares=[host_routing], client_max_size=MAX_BODY)
+    app = web.Application(middlewares=[host_routing, control_guard], client_max_size=MAX_BODY)
     if jobs is not None:
         app.router.add_post("/_binks/jobs/{ns}", create_job)
         app.router.add_get("/_binks/jobs/{ns}/{name}", job)
@@ -151,17 +268,16 @@ def create_app(eventing: Eventing, serving: Serving, jobs: Jobs | None = None) -
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/_binks/ps", ps)
     app.router.add_get("/_binks/events", events)
+    app.router.add_get("/_binks/events/{seq}/data", event_data)
+    app.router.add_route("*", "/_binks/{tail:.*}", unknown_control)
     app.router.add_route("*", "/{tail:.*}", ingress)
     return app
 
 
-def _timeout(seconds: float):
-    import aiohttp
-
-    return aiohttp.ClientTimeout(total=seconds)
-
-
-async def _to_thread(function, *args):
-    import asyncio
-
-    return await asyncio.to_thread(function, *args)
+def _foreign(origin: str, host: str | None) -> bool:
+    """True unless ``origin`` is this server's own (scheme-less compare of host:port)."""
+    try:
+        netloc = urlsplit(origin).netloc.lower()
+    except ValueError:
+        return True
+    return not netloc or netloc != (host or "").lower()

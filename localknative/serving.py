@@ -23,6 +23,8 @@ from typing import Any
 from binks.processes import FunctionProcess, FunctionSpec
 from localknative import cgroups
 from localknative.manifests import Service
+from shared.listen import LOOPBACK
+from shared.runtime.config import DEFAULT_MAX_BODY_BYTES
 
 #: Images the platform serves itself instead of starting a process.
 EVENT_DISPLAY = "event_display"
@@ -97,9 +99,11 @@ class Serving:
         env: Mapping[str, str],
         window_s: float | None = None,
         log_dir: Path | None = None,
+        host: str = LOOPBACK,
     ) -> None:
         self.window_s = window_s
         self.log_dir = log_dir
+        self.host = host  # where instances listen: loopback unless `binks up --host` widens it
         self.states: dict[tuple[str, str], ServiceState] = {}
         for key, spec in services.items():
             function = function_for_image(spec.image)
@@ -120,6 +124,15 @@ class Serving:
 
     def builtin(self, namespace: str, name: str) -> bool:
         return self.state(namespace, name).function is None
+
+    def max_body(self, namespace: str, name: str) -> int | None:
+        """The largest body a Service's function takes (its ``BINKS_MAX_BODY_BYTES``);
+        None for a Service the platform serves itself or one it does not know."""
+        state = self.states.get((namespace, name))
+        if state is None or state.function is None:
+            return None
+        raw = state.env.get("BINKS_MAX_BODY_BYTES", "").strip()
+        return int(raw) if raw.isdigit() else DEFAULT_MAX_BODY_BYTES
 
     async def start(self) -> None:
         """Start ``max(initial-scale, min-scale)`` instances per Service, as a deploy does."""
@@ -177,7 +190,8 @@ class Serving:
     def _alive(self, state: ServiceState, instance: Instance) -> bool:
         if instance.process.running():
             return True
-        state.restarts += 1  # it died: a new one starts on demand
+        state.restarts += 1  # it died (an OOM kill, a crash): a new one starts on demand
+        cgroups.remove(instance.cgroup)
         return False
 
     async def _scale_up(self, state: ServiceState, counted: bool = False) -> None:
@@ -188,6 +202,7 @@ class Serving:
             state.function,
             env=state.env,
             readiness_path=state.spec.readiness_path or "/health/readiness",
+            host=self.host,
         )
         log = None
         if self.log_dir:
@@ -202,6 +217,7 @@ class Serving:
         except (RuntimeError, TimeoutError) as problem:
             print(f"localknative: {state.spec.name} failed to start: {problem}", file=sys.stderr)
             process.stop(5)
+            cgroups.remove(instance.cgroup)
             instance = None
         finally:
             if log:

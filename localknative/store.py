@@ -14,7 +14,7 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -228,17 +228,32 @@ class EventStore:
             for row in rows
         ]
 
-    def events(self, after: int = 0, event_type: str | None = None, limit: int = 200) -> list[dict]:
-        """Accepted events with their deliveries' states, for ``binks events``."""
-        sql = "SELECT * FROM events WHERE seq > ?"
-        parameters: tuple = (after,)
-        if event_type:
-            sql += " AND type = ?"
-            parameters += (event_type,)
-        rows = self._read(sql + " ORDER BY seq LIMIT ?", (*parameters, limit))
-        if not rows:
-            return []
-        seqs = tuple(row["seq"] for row in rows)
+    def events(self, query: EventQuery) -> dict[str, Any]:
+        """One page of accepted events with their deliveries' states (``binks events``).
+
+        Memory is bounded by the page, not the store: at most ``query.limit`` rows, data
+        only when asked and cut to ``query.data_bytes`` by SQLite itself, and the page
+        ends early once the data in it passes :data:`PAGE_DATA_BUDGET`. ``next`` is the
+        cursor of the following page (``after`` ascending, ``before`` descending).
+        """
+        rows = self._read(*query.sql())
+        page: list[dict[str, Any]] = []
+        spent = 0
+        for row in rows:
+            if page and spent >= PAGE_DATA_BUDGET:
+                break
+            page.append(_event_row(row, query.data))
+            spent += len(row["head"] or b"") + len(row["attributes"])
+        more = len(page) < len(rows) or len(rows) > query.limit
+        page = page[: query.limit]
+        self._attach_deliveries(page)
+        next_cursor = page[-1]["seq"] if page else None
+        return {"events": page, "next": next_cursor, "more": more}
+
+    def _attach_deliveries(self, page: list[dict[str, Any]]) -> None:
+        if not page:
+            return
+        seqs = tuple(row["seq"] for row in page)
         marks = ",".join("?" * len(seqs))
         deliveries: dict[int, list[dict]] = {}
         for row in self._read(
@@ -249,15 +264,115 @@ class EventStore:
             deliveries.setdefault(row["event_seq"], []).append(
                 {k: row[k] for k in ("trigger", "state", "attempts", "last_status", "last_error")}
             )
-        return [
-            {
-                "seq": row["seq"],
-                "broker": f"{row['namespace']}/{row['broker']}",
-                "origin": row["origin"],
-                "accepted_at": row["accepted_at"],
-                "attributes": json.loads(row["attributes"]),
-                "data": (row["data"] or b"").decode("utf-8", "replace"),
-                "deliveries": deliveries.get(row["seq"], []),
-            }
-            for row in rows
-        ]
+        for event in page:
+            event["deliveries"] = deliveries.get(event["seq"], [])
+
+    def data_chunks(self, seq: int, chunk: int = 64 * 1024) -> Iterator[bytes]:
+        """One event's data in chunks, read from the database incrementally (a blob
+        handle), never whole; LookupError at the first ``next()`` if there is no event."""
+        connection = sqlite3.connect(self.path)
+        try:
+            row = connection.execute(
+                "SELECT rowid, length(data) FROM events WHERE seq = ?", (seq,)
+            ).fetchone()
+            if row is None:
+                raise LookupError(seq)
+            if not row[1]:
+                return
+            with connection.blobopen("events", "data", row[0], readonly=True) as blob:
+                while piece := blob.read(chunk):
+                    yield piece
+        finally:
+            connection.close()
+
+
+def _event_row(row: sqlite3.Row, with_data: bool) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "seq": row["seq"],
+        "broker": f"{row['namespace']}/{row['broker']}",
+        "origin": row["origin"],
+        "accepted_at": row["accepted_at"],
+        "attributes": json.loads(row["attributes"]),
+        "data_bytes": row["size"] or 0,
+    }
+    if with_data:
+        head = row["head"] or b""
+        event["data"] = head.decode("utf-8", "replace")
+        event["data_truncated"] = len(head) < (row["size"] or 0)
+    return event
+
+
+#: The most data one page of ``/_binks/events`` carries (the page ends after the row that
+#: passes it); each row's data is cut to the query's ``data_bytes`` as well.
+PAGE_DATA_BUDGET = 1024 * 1024
+MAX_PAGE = 500
+DEFAULT_PAGE = 100
+MAX_DATA_BYTES = 64 * 1024
+DEFAULT_DATA_BYTES = 4096
+
+
+@dataclass(frozen=True)
+class EventQuery:
+    """What ``GET /_binks/events`` asks for; :meth:`from_params` checks the query string."""
+
+    after: int = 0
+    before: int | None = None
+    event_type: str | None = None
+    task: str | None = None
+    limit: int = DEFAULT_PAGE
+    newest_first: bool = False
+    data: bool = False
+    data_bytes: int = DEFAULT_DATA_BYTES
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str]) -> EventQuery:
+        """``after``, ``before``, ``type``, ``task``, ``limit`` (≤ 500), ``order`` (asc or
+        desc), ``data`` (1: include data), ``data_bytes`` (≤ 64 KiB per event)."""
+        unknown = set(params) - {
+            "after", "before", "type", "task", "limit", "order", "data", "data_bytes"
+        }  # fmt: skip
+        if unknown:
+            raise ValueError(f"unknown parameter(s): {', '.join(sorted(unknown))}")
+        order = params.get("order", "asc")
+        if order not in ("asc", "desc"):
+            raise ValueError(f"order is asc or desc, got {order[:20]!r}")
+        return cls(
+            after=_bounded(params, "after", 0, 0, 2**62),
+            before=_bounded(params, "before", None, 1, 2**62),
+            event_type=params.get("type") or None,
+            task=params.get("task") or None,
+            limit=_bounded(params, "limit", DEFAULT_PAGE, 1, MAX_PAGE),
+            newest_first=order == "desc",
+            data=params.get("data", "0") in ("1", "true"),
+            data_bytes=_bounded(params, "data_bytes", DEFAULT_DATA_BYTES, 0, MAX_DATA_BYTES),
+        )
+
+    def sql(self) -> tuple[str, tuple]:
+        """The page's SELECT (one row more than the page, to know whether there is more)."""
+        where, parameters = ["seq > ?"], [self.after]
+        if self.before is not None:
+            where.append("seq < ?")
+            parameters.append(self.before)
+        if self.event_type:
+            where.append("type = ?")
+            parameters.append(self.event_type)
+        if self.task:
+            where.append("json_extract(attributes, '$.binkstask') = ?")
+            parameters.append(self.task)
+        head = "substr(data, 1, ?)" if self.data else "NULL"
+        sql = (
+            f"SELECT seq, namespace, broker, origin, accepted_at, attributes, length(data) AS "
+            f"size, {head} AS head FROM events WHERE {' AND '.join(where)} "
+            f"ORDER BY seq {'DESC' if self.newest_first else 'ASC'} LIMIT ?"
+        )
+        prefix = [self.data_bytes] if self.data else []
+        return sql, (*prefix, *parameters, self.limit + 1)
+
+
+def _bounded(params: Mapping[str, str], name: str, default, low: int, high: int):
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise ValueError(f"{name} must be an integer from {low} to {high}, got {raw[:20]!r}")
+    return int(raw)

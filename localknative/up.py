@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+import socket
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -11,7 +13,8 @@ from pathlib import Path
 import uvloop
 from aiohttp import web
 
-from binks.processes import REPO
+from binks.processes import REPO, WORKSPACE
+from localknative import credential
 from localknative.broker import Eventing
 from localknative.jobs import Jobs
 from localknative.manifests import load
@@ -19,10 +22,12 @@ from localknative.server import create_app
 from localknative.serving import Serving
 from localknative.sources import ScheduleError, parse_schedule, run_ping_source
 from localknative.store import EventStore
+from shared.listen import LISTEN_FD_ENV, bind_listener, inherited_listener, port_of
 
 DEFAULT_PORT = 8470  # functions take ephemeral ports (32768+) locally and 8080 in containers
 DEFAULT_MANIFESTS = REPO / "knative" / "base"
 DEFAULT_STATE = REPO / "state"
+DEFAULT_WORKSPACE = WORKSPACE  # the functions' BINKS_REPO_BASE: not the project, not state/
 
 
 async def serve(
@@ -34,39 +39,57 @@ async def serve(
     host: str = "127.0.0.1",
     on_ready: Callable[[str], None] | None = None,
     stop: asyncio.Event | None = None,
+    listener: socket.socket | None = None,
+    domains: tuple[str, ...] = (),
+    workspace: Path = DEFAULT_WORKSPACE,
 ) -> None:
-    """Run the platform until ``stop`` is set (or SIGTERM/SIGINT when ``stop`` is None)."""
+    """Run the platform until ``stop`` is set (or SIGTERM/SIGINT when ``stop`` is None).
+
+    ``listener``: a socket bound by whoever started the platform (``port`` and ``host``
+    then only describe it); otherwise the platform binds ``host:port`` itself (port 0:
+    any free one, shown in the banner).
+    """
     loaded = load(manifests)
     for source in loaded.ping_sources.values():
         try:
             parse_schedule(source.schedule, source.timezone)
         except ScheduleError as problem:
             raise RuntimeError(f"PingSource {source.name}: spec.schedule: {problem}") from None
+    try:
+        token = credential.create(state_dir)  # before serving: a client can read it at once
+    except OSError as problem:
+        reason = f"cannot write the credential in {state_dir}: {problem.strerror}"
+        raise RuntimeError(reason) from None
+    if listener is None:
+        try:
+            listener = bind_listener(host, port)
+        except OSError as problem:
+            raise RuntimeError(f"cannot listen on {host}:{port}: {problem.strerror}") from None
+    port = port_of(listener)
     # functions reach the broker (K_SINK) on loopback even when the platform listens wider
     local = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     base_url = f"http://{local}:{port}"
     broker_urls = {key: f"{base_url}/{key[0]}/{key[1]}" for key in loaded.brokers}
     sink = broker_urls.get(("default", "default")) or next(iter(broker_urls.values()), "")
     platform_env = {
-        "BINKS_REPO_BASE": str(REPO),
+        "BINKS_REPO_BASE": str(workspace),
         "K_SINK": sink,
         # the functions' own state (idempotency, reporter) lives with the platform's
         "BINKS_STATE_DIR": str(state_dir / "functions"),
         **(env or {}),
+        credential.ENV: token,
     }
-    serving = Serving(loaded.services, platform_env, window_s, log_dir=state_dir / "logs")
+    serving = Serving(
+        loaded.services, platform_env, window_s, log_dir=state_dir / "logs", host=host
+    )
     store = EventStore(state_dir / "events.sqlite3")
     eventing = Eventing(loaded, store, serving, base_url)
     jobs = Jobs(state_dir / "logs", platform_env)
     stop = stop or _signal_event()
-    runner = web.AppRunner(create_app(eventing, serving, jobs), access_log=None)
+    app = create_app(eventing, serving, jobs, token=token, domains=domains)
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    try:
-        await web.TCPSite(runner, host, port).start()
-    except OSError as problem:
-        await runner.cleanup()
-        store.close()
-        raise RuntimeError(f"cannot listen on {host}:{port}: {problem.strerror}") from None
+    await web.SockSite(runner, listener).start()
     resumed = await eventing.start()
     await serving.start()
     loop = asyncio.get_running_loop()
@@ -87,7 +110,7 @@ async def serve(
 
     pings = [loop.create_task(run_ping_source(s, send_ping)) for s in loaded.ping_sources.values()]
     if on_ready:
-        on_ready(_banner(base_url, loaded, broker_urls, resumed))
+        on_ready(_banner(base_url, loaded, broker_urls, resumed, state_dir))
     try:
         await stop.wait()
     finally:
@@ -108,8 +131,9 @@ def _signal_event() -> asyncio.Event:
     return stop
 
 
-def _banner(base_url: str, loaded, broker_urls, resumed: int) -> str:
+def _banner(base_url: str, loaded, broker_urls, resumed: int, state_dir: Path) -> str:
     lines = [f"localknative: serving on {base_url} (GET /healthz)"]
+    lines.append(f"  control /_binks/*: credential in {state_dir / credential.FILE_NAME}")
     for (namespace, name), url in broker_urls.items():
         lines.append(f"  broker  {namespace}/{name}: POST {url}")
     for (namespace, name), service in sorted(loaded.services.items()):
@@ -139,21 +163,42 @@ def main(
     window_s: float | None,
     env: dict,
     host: str = "127.0.0.1",
+    domains: tuple[str, ...] = (),
 ) -> int:
     def ready(banner: str) -> None:
         print(banner, flush=True)
 
+    try:
+        listener = inherited_listener(os.environ)
+    except ValueError as problem:
+        print(f"binks up: error: {problem}", file=sys.stderr)
+        return 2
+    os.environ.pop(LISTEN_FD_ENV, None)  # the platform's own; no child may inherit it
+
     if host not in LOOPBACK:
         print(
-            f"warning: binding {host}: the broker ingress and every function behind it take "
-            "events from anyone who can reach this port (no authentication)",
+            f"warning: binding {host}: the broker ingress, every function and the functions' "
+            "own ports take events from anyone who can reach this machine (no authentication; "
+            "the control API still needs the credential)",
             file=sys.stderr,
             flush=True,
         )
 
     try:
         # uvloop: libuv's event loop, ~2x the HTTP throughput of asyncio's default loop
-        uvloop.run(serve(port, manifests, state_dir, env, window_s, host=host, on_ready=ready))
+        uvloop.run(
+            serve(
+                port,
+                manifests,
+                state_dir,
+                env,
+                window_s,
+                host=host,
+                on_ready=ready,
+                listener=listener,
+                domains=domains,
+            )
+        )
     except RuntimeError as problem:
         print(f"binks up: error: {problem}", file=sys.stderr)
         return 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -13,6 +14,7 @@ from werkzeug.serving import make_server
 from modelserver.app import create_app
 from modelserver.engine import EngineSettings, LlamaEngine
 from modelserver.weights import installed_model
+from shared.listen import inherited_listener
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,8 +43,18 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the turn log says more
     settings = EngineSettings(args.parallel, args.context, args.threads)
     engine = LlamaEngine(card, settings)
+    try:
+        inherited = inherited_listener(os.environ)  # a socket the parent bound (no port race)
+    except ValueError as problem:
+        print(f"modelserver: error: {problem}", file=sys.stderr)
+        return 2
+    app = create_app(engine, args.context, args.max_tool_rounds)
     server = make_server(
-        args.host, args.port, create_app(engine, args.context, args.max_tool_rounds), threaded=True
+        args.host,
+        args.port,
+        app,
+        threaded=True,
+        fd=inherited.detach() if inherited else None,
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from shared.listen import LOOPBACK, bind_listener, child_env, port_of
 from shared.runtime.config import DEFAULT_OLLAMA_HOST, normalise_ollama_host
 
 
@@ -49,11 +49,22 @@ class ModelServer:
         self.stop()
 
 
-def start_embedded(port: int, timeout_s: float = 180.0, log: int | None = None) -> ModelServer:
-    """Start ``python -m modelserver`` on 127.0.0.1:``port`` and wait until it answers."""
-    command = [sys.executable, "-m", "modelserver", "--port", str(port)]
-    process = subprocess.Popen(command, stdout=log, stderr=log)
-    url = f"http://127.0.0.1:{port}"
+def start_embedded(port: int = 0, timeout_s: float = 180.0, log: int | None = None) -> ModelServer:
+    """Start ``python -m modelserver`` on 127.0.0.1:``port`` (0: any free port) and wait
+    until it answers. The socket is bound here and handed over (``shared.listen``)."""
+    listener = bind_listener(LOOPBACK, port)
+    url = f"http://127.0.0.1:{port_of(listener)}"
+    command = [sys.executable, "-m", "modelserver", "--port", str(port_of(listener))]
+    try:
+        process = subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=log,
+            env={**os.environ, **child_env(listener)},
+            pass_fds=(listener.fileno(),),
+        )
+    finally:
+        listener.close()
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -65,15 +76,9 @@ def start_embedded(port: int, timeout_s: float = 180.0, log: int | None = None) 
     raise TimeoutError(f"the embedded model server did not answer within {timeout_s:.0f} s")
 
 
-def select(env: Mapping[str, str] = os.environ, port: int | None = None) -> ModelServer:
+def select(env: Mapping[str, str] = os.environ, port: int = 0) -> ModelServer:
     """``OLLAMA_HOST`` (default 127.0.0.1:11434) if it answers; else start the embedded server."""
     wanted = normalise_ollama_host(env.get("OLLAMA_HOST", DEFAULT_OLLAMA_HOST))
     if answers(wanted):
         return ModelServer(wanted, embedded=False)
-    return start_embedded(port or _free_port(), log=subprocess.DEVNULL)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    return start_embedded(port, log=subprocess.DEVNULL)

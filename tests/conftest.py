@@ -3,6 +3,9 @@ developer's shell cannot change what the tests see."""
 
 from __future__ import annotations
 
+import socket
+from collections.abc import Iterator
+
 import pytest
 
 _VARIABLES = (
@@ -35,12 +38,21 @@ def embedded_model(tmp_path_factory: pytest.TempPathFactory):
     Yields the running :class:`~modelserver.selection.ModelServer`; its stderr
     (one JSON line per model turn) is at ``.log_path``.
     """
-    from binks.processes import free_port
     from modelserver.selection import start_embedded
 
     log_path = tmp_path_factory.mktemp("modelserver") / "stderr.log"
     with log_path.open("wb") as log:
-        server = start_embedded(free_port(), log=log.fileno())
+        server = start_embedded(log=log.fileno())
     server.log_path = log_path
     yield server
     server.stop()
+
+
+@pytest.fixture
+def closed_port() -> Iterator[socket.socket]:
+    """A loopback port held for the test but not listening: connections are refused, and
+    no other process can take it (hand the socket to a ``Subscriber`` to open it)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    yield sock
+    sock.close()

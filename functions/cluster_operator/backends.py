@@ -159,17 +159,20 @@ class KubernetesBackend:
 class LocalBackend:
     """The local platform (``binks up``): its Services are the cluster this machine has."""
 
-    def __init__(self, platform_url: str) -> None:
+    def __init__(self, platform_url: str, token: str = "") -> None:
         self.url = platform_url.rstrip("/")
+        # the platform's control API needs its credential (BINKS_PLATFORM_TOKEN)
+        self.auth = {"Authorization": f"Bearer {token}"} if token else {}
 
     def _get(self, path: str) -> Any:
-        with urllib.request.urlopen(self.url + path, timeout=10) as answer:
+        request = urllib.request.Request(self.url + path, headers=self.auth)
+        with urllib.request.urlopen(request, timeout=10) as answer:
             return json.load(answer)
 
     def _call(self, path: str, body: Any = None) -> bytes:
         """GET (or POST ``body``); an error answer raises with the platform's reason."""
         data = None if body is None else json.dumps(body).encode()
-        headers = {"Content-Type": "application/json"} if data else {}
+        headers = {**self.auth, **({"Content-Type": "application/json"} if data else {})}
         request = urllib.request.Request(self.url + path, data, headers)
         try:
             with urllib.request.urlopen(request, timeout=10) as answer:
@@ -207,7 +210,8 @@ class LocalBackend:
         ]
 
     def events(self, namespace: str) -> list[dict[str, Any]]:
-        rows = self._get("/_binks/events?limit=1000")["events"][-50:]
+        # the newest 50, without their data: the answer stays small however big events are
+        rows = self._get("/_binks/events?order=desc&limit=50")["events"][::-1]
         return [
             {
                 "type": "Normal",
@@ -261,5 +265,6 @@ def backend_from_env(env: Mapping[str, str] = os.environ) -> ClusterBackend | No
     sink = env.get("K_SINK", "")
     if choice in ("local", "auto") and sink:
         scheme, _, rest = sink.partition("://")
-        return LocalBackend(f"{scheme}://{rest.split('/', 1)[0]}")
+        token = env.get("BINKS_PLATFORM_TOKEN", "")
+        return LocalBackend(f"{scheme}://{rest.split('/', 1)[0]}", token)
     return None

@@ -2,8 +2,10 @@
 function instance, one process, as Knative's runtime contract asks.
 
 - Listens on ``$PORT`` (default 8080) at ``BINKS_BIND`` (default 127.0.0.1; a container
-  sets 0.0.0.0), served by waitress, a production WSGI server in pure Python, with a
-  pool of ``BINKS_THREADS`` threads (default 4).
+  sets 0.0.0.0), or on the socket a parent passed in ``BINKS_LISTEN_FD`` (the local
+  platform binds port 0 and hands the socket over: no port race). Served by waitress, a
+  production WSGI server in pure Python, with a pool of ``BINKS_THREADS`` threads
+  (default 4).
 - On SIGTERM (or SIGINT) it stops accepting connections, finishes every request in
   flight and flushes its answer, then exits 0; after ``BINKS_DRAIN_SECONDS`` (default
   300, Knative's default ``timeoutSeconds``) it exits anyway.
@@ -85,12 +87,18 @@ def serve(app: Callable, env: Mapping[str, str] = os.environ) -> int:
     from waitress import create_server, wasyncore
     from waitress.channel import HTTPChannel
 
-    host, port = bind_address(env)
+    from shared.listen import inherited_listener
+
+    inherited = inherited_listener(env)
+    if inherited is not None:
+        where: dict[str, Any] = {"sockets": [inherited]}
+    else:
+        host, port = bind_address(env)
+        where = {"host": host, "port": port}
     counted = InFlight(app)
     server = create_server(
         counted,
-        host=host,
-        port=port,
+        **where,
         threads=int(env.get("BINKS_THREADS", "4")),
         ident="binks",
         clear_untrusted_proxy_headers=True,

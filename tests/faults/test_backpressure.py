@@ -8,7 +8,6 @@ import json
 
 import pytest
 
-from binks.processes import free_port
 from tests.localknative.conftest import BROKER, trigger
 
 pytestmark = pytest.mark.faults
@@ -16,8 +15,10 @@ pytestmark = pytest.mark.faults
 SLOW_RETRIES = "  delivery: {retry: 100, backoffPolicy: linear, backoffDelay: PT0.2S}"
 
 
-def test_a_full_backlog_is_a_429_and_nothing_accepted_is_lost(platform_factory, subscribers):
-    port = free_port()  # nobody listens yet: accepted deliveries wait for their retries
+def test_a_full_backlog_is_a_429_and_nothing_accepted_is_lost(
+    platform_factory, subscribers, closed_port
+):
+    port = closed_port.getsockname()[1]  # refused for now: deliveries wait for their retries
     manifest = BROKER.format(delivery="{}") + trigger(
         "late", f"http://127.0.0.1:{port}/", "", SLOW_RETRIES
     )
@@ -33,7 +34,7 @@ def test_a_full_backlog_is_a_429_and_nothing_accepted_is_lost(platform_factory, 
     assert status == 429 and answer_headers["Retry-After"] == "1"
     assert "busy" in json.loads(body)["error"]
 
-    late = subscribers(port=port)  # the subscriber comes up: the backlog drains
+    late = subscribers(sock=closed_port)  # the subscriber comes up: the backlog drains
     platform.wait(
         lambda: {r.headers["ce-id"] for r in late.received} >= accepted,
         timeout_s=30,

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.faults
 
 REPO = Path(__file__).parents[2]
 ROLES = (CODE_REVIEWER, ORCHESTRATOR, CLUSTER_OPERATOR, REPORTER)
-DATA = json.dumps({"repository": "bench/sample-repo"}).encode()
+DATA = json.dumps({"repository": "sample-repo"}).encode()
 BINARY = {
     "ce-specversion": "1.0",
     "ce-id": "bad-1",
@@ -38,7 +38,7 @@ STRUCTURED = {
     "source": "/faults",
     "type": "dev.binks.review.requested",
     "datacontenttype": "application/json",
-    "data": {"repository": "bench/sample-repo"},
+    "data": {"repository": "sample-repo"},
 }
 CE_JSON = {"content-type": "application/cloudevents+json"}
 
@@ -124,7 +124,7 @@ def apps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[FlaskClien
         for variant in VARIANTS:
             runner = StubRunner()
             env = {
-                "BINKS_REPO_BASE": str(REPO),
+                "BINKS_REPO_BASE": str(REPO / "workspace"),
                 "BINKS_STATE_DIR": str(state),
                 "BINKS_MAX_BODY_BYTES": str(64 * 1024),
             }

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from binks.processes import REPO, free_port, start_platform
+from binks.processes import REPO, start_platform
 from functions.code_reviewer.role import ROLE
 from shared.runtime import create_app
 from tests.localknative.conftest import BROKER, trigger
@@ -50,15 +50,13 @@ def test_the_platform_listens_on_loopback_by_default(platform_factory, subscribe
 def test_binding_wider_is_explicit_and_warned(tmp_path: Path) -> None:
     (tmp_path / "manifests").mkdir()
     (tmp_path / "manifests" / "all.yaml").write_text(BROKER.format(delivery="{}"))
-    port = free_port()
-    options = ("--host", "0.0.0.0", "--manifests", str(tmp_path / "manifests"))
+    options = ("--manifests", str(tmp_path / "manifests"))
     with (tmp_path / "up.log").open("wb") as log:
-        process = start_platform(port, *options, "--state", str(tmp_path / "s"), log=log.fileno())
+        running = start_platform(tmp_path / "s", *options, host="0.0.0.0", log=log.fileno())
     try:
-        assert listening(port) == {"00000000"}  # 0.0.0.0, as asked
+        assert listening(running.port) == {"00000000"}  # 0.0.0.0, as asked
     finally:
-        process.terminate()
-        process.wait(30)
+        running.stop(30)
     assert "warning: binding 0.0.0.0" in (tmp_path / "up.log").read_text()
 
 
@@ -94,14 +92,18 @@ def test_secrets_reach_no_log_event_or_subscriber(platform_factory, subscribers)
             for p in platform.state.rglob("*")
             if p.is_file()
         ),
-        (platform.state.parent / f"platform-{platform.port}.log").read_text(),
+        (platform.state.parent / f"{platform.state.name}-platform.log").read_text(),
     ]
     for secret in (*SECRET_ENV.values(), "s3cret-bearer"):
         assert not any(secret in text for text in texts), secret
 
 
 def test_a_function_logs_no_secret(capfd, tmp_path) -> None:
-    env = {"BINKS_REPO_BASE": str(REPO), "BINKS_STATE_DIR": str(tmp_path), **SECRET_ENV}
+    env = {
+        "BINKS_REPO_BASE": str(REPO / "workspace"),
+        "BINKS_STATE_DIR": str(tmp_path),
+        **SECRET_ENV,
+    }
 
     class Runner:
         variant = "agno"
@@ -110,7 +112,7 @@ def test_a_function_logs_no_secret(capfd, tmp_path) -> None:
             return json.dumps({"summary": "ok", "findings": []})
 
     client = create_app(ROLE, "agno", runner=Runner(), env=env).test_client()
-    body = json.dumps({"repository": "bench/sample-repo"})
+    body = json.dumps({"repository": "sample-repo"})
     assert client.post("/", data=body, headers=CE).status_code == 200
     log = capfd.readouterr()
     for secret in (*SECRET_ENV.values(), "s3cret-bearer"):

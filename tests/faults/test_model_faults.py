@@ -18,7 +18,7 @@ def test_a_stuck_model_times_out_into_a_503(variant: str, hanging_model) -> None
     env = {"OLLAMA_HOST": hanging_model.url, "BINKS_MODEL_TIMEOUT": "2"}
     with FunctionProcess(FunctionSpec("code_reviewer", variant), env=env) as instance:
         instance.wait_ready()
-        status, _, data = send_review(instance.url, "bench/sample-repo", "task-stuck")
+        status, _, data = send_review(instance.url, "sample-repo", "task-stuck")
     assert status == 503
     assert data["error"] == "model_unavailable" and "timed out" in data["reason"]
     assert len(hanging_model.connections) == 1  # one try: retrying is the broker's job

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from binks.processes import free_port
 from binks.scripted_ollama import ScriptedOllama, review_script
 from tests.localknative.conftest import BROKER, Platform
 
@@ -90,7 +89,7 @@ def test_sigkill_mid_request_is_redelivered_handled_once_and_the_instance_restar
     dead = subscribers()
     with ScriptedOllama(review_script(ANSWER), latency_s=0.5) as model:
         platform = platform_factory(manifest(dead.url), env={"OLLAMA_HOST": model.url})
-        body = json.dumps({"repository": "bench/sample-repo"}).encode()
+        body = json.dumps({"repository": "sample-repo"}).encode()
         headers = review_headers("kill-1", "task-kill")
         assert platform.post("/default/default", body, headers)[0] == 202
         platform.wait(lambda: model.requests, timeout_s=60, what="the agent run to start")
@@ -127,7 +126,7 @@ def test_a_function_hanging_past_timeout_seconds_is_retried_then_dead_lettered(
     # one warm instance, so the 2 s go to the request, not to the cold start
     platform = platform_factory(manifest(dead.url, retry=1, timeout=2, initial=1), env=env)
     platform.wait(lambda: platform.ps()["code-reviewer-agno"]["instances"], 60, "a warm instance")
-    status, event_id = platform.send(REQUESTED, {"repository": "bench/sample-repo"})
+    status, event_id = platform.send(REQUESTED, {"repository": "sample-repo"})
     assert status == 202
     platform.wait(lambda: dead.received, timeout_s=60, what="the dead letter")
     letter = {k.lower(): v for k, v in dead.received[0].headers.items()}
@@ -142,12 +141,12 @@ def test_a_function_hanging_past_timeout_seconds_is_retried_then_dead_lettered(
 
 
 def test_a_model_that_refuses_connections_ends_in_the_dead_letter_sink(
-    platform_factory, subscribers
+    platform_factory, subscribers, closed_port
 ) -> None:
     dead = subscribers()
-    closed = f"http://127.0.0.1:{free_port()}"  # nobody listens: connection refused
+    closed = f"http://127.0.0.1:{closed_port.getsockname()[1]}"  # connection refused
     platform = platform_factory(manifest(dead.url, retry=1), env={"OLLAMA_HOST": closed})
-    status, event_id = platform.send(REQUESTED, {"repository": "bench/sample-repo"})
+    status, event_id = platform.send(REQUESTED, {"repository": "sample-repo"})
     assert status == 202
     platform.wait(lambda: dead.received, timeout_s=60, what="the dead letter")
     letter = {k.lower(): v for k, v in dead.received[0].headers.items()}

@@ -29,7 +29,7 @@ def test_variant_completes_a_schema_valid_review(variant: str, embedded_model) -
     with FunctionProcess(FunctionSpec("code_reviewer", variant), env=env) as instance:
         instance.wait_ready()
         task = f"embedded-{variant}"
-        status, headers, data = send_review(instance.url, "bench/sample-repo", task)
+        status, headers, data = send_review(instance.url, "sample-repo", task)
     lowered = {k.lower(): v for k, v in headers.items()}
     assert status == 200, data
     assert lowered["ce-type"] == REVIEW_COMPLETED

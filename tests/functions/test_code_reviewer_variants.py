@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import pytest
 
 from binks.demo import send_review
-from binks.processes import FunctionProcess, FunctionSpec, free_port
+from binks.processes import FunctionProcess, FunctionSpec
 from binks.scripted_ollama import ScriptedOllama, review_script
 from events import VARIANTS
 from functions.code_reviewer.role import INSTRUCTIONS
@@ -57,7 +57,7 @@ def function(request: pytest.FixtureRequest, model: ScriptedOllama) -> Iterator[
 def reviewed(function: FunctionProcess, model: ScriptedOllama) -> dict:
     """One review request per variant; what came back and what the model saw."""
     before = len(model.requests)
-    status, headers, data = send_review(function.url, "bench/sample-repo", "task-variants")
+    status, headers, data = send_review(function.url, "sample-repo", "task-variants")
     return {
         "status": status,
         "headers": {k.lower(): v for k, v in headers.items()},
@@ -112,10 +112,10 @@ def test_health_and_bad_input_over_real_http(function: FunctionProcess) -> None:
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_model_down_answers_503_so_the_broker_retries(variant: str) -> None:
-    instance = spawn(variant, f"http://127.0.0.1:{free_port()}")
+def test_model_down_answers_503_so_the_broker_retries(variant: str, closed_port) -> None:
+    instance = spawn(variant, f"http://127.0.0.1:{closed_port.getsockname()[1]}")
     try:
-        status, _, data = send_review(instance.url, "bench/sample-repo", "task-down")
+        status, _, data = send_review(instance.url, "sample-repo", "task-down")
     finally:
         instance.stop()
     assert status == 503
@@ -128,7 +128,7 @@ def test_sigterm_drains_the_event_in_flight(variant: str) -> None:
         instance = spawn(variant, slow.url)
         answers: list[tuple] = []
         sender = threading.Thread(
-            target=lambda: answers.append(send_review(instance.url, "bench/sample-repo", "t"))
+            target=lambda: answers.append(send_review(instance.url, "sample-repo", "t"))
         )
         sender.start()
         while not slow.requests:  # the event is in the agent run

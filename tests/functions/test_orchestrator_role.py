@@ -20,7 +20,7 @@ from shared.role import Context
 CONTEXT = Context(variant="agno", model="m", workspace=Path("."))
 REQUEST = {
     "goal": "Check my code and my namespace",
-    "repository": "bench/sample-repo",
+    "repository": "sample-repo",
     "namespace": "shop",
 }
 
@@ -46,7 +46,7 @@ def test_prepare_states_the_goal_and_needs_no_tools() -> None:
 def test_first_step_is_the_reply_the_rest_and_the_plan_are_published() -> None:
     reply = ROLE.finish(REQUEST, plan(), CONTEXT, 10)
     assert reply.type == REVIEW_REQUESTED
-    assert reply.data == {"repository": "bench/sample-repo", "focus": "SQL"}
+    assert reply.data == {"repository": "sample-repo", "focus": "SQL"}
     inspect, planned = reply.emits
     assert inspect.type == CLUSTER_INSPECT_REQUESTED
     assert inspect.data == {"namespace": "shop", "question": "pods healthy?"}
@@ -72,7 +72,7 @@ def test_an_unusable_plan_is_a_failed_task(answer: str) -> None:
 def test_the_repository_check_runs_as_a_job_when_repository_and_namespace_are_given() -> None:
     reply = ROLE.finish(REQUEST, plan(check=True), CONTEXT, 10)
     job = next(e for e in reply.emits if e.type == CLUSTER_JOB_REQUESTED)
-    assert job.data["args"] == ["check", "bench/sample-repo"] and job.data["namespace"] == "shop"
+    assert job.data["args"] == ["check", "sample-repo"] and job.data["namespace"] == "shop"
     assert job.data["image"].startswith("ghcr.io/binks-functions/worker")
     planned = reply.emits[-1]
     assert CLUSTER_JOB_REQUESTED in [s["type"] for s in planned.data["steps"]]

@@ -65,7 +65,7 @@ def test_orchestrator_publishes_its_chain(variant: str, sink) -> None:
             }
             body = {
                 "goal": "review and inspect",
-                "repository": "bench/sample-repo",
+                "repository": "sample-repo",
                 "namespace": "default",
             }
             request = urllib.request.Request(instance.url, json.dumps(body).encode(), headers)
@@ -73,7 +73,7 @@ def test_orchestrator_publishes_its_chain(variant: str, sink) -> None:
                 reply = {k.lower(): v for k, v in answer.headers.items()}
                 data = json.loads(answer.read())
     assert reply["ce-type"] == REVIEW_REQUESTED and reply["ce-binksvariant"] == variant
-    assert data == {"repository": "bench/sample-repo", "focus": "injection"}
+    assert data == {"repository": "sample-repo", "focus": "injection"}
     assert [h["ce-type"] for h in received] == [CLUSTER_INSPECT_REQUESTED, TASK_PLANNED]
     assert {h["ce-binkstask"] for h in received} == {"task-7"}
     assert {h["ce-binksvariant"] for h in received} == {variant}

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
+import socket
 import threading
 import time
 import urllib.error
@@ -17,41 +16,51 @@ from pathlib import Path
 
 import pytest
 
-from binks.processes import free_port, start_platform
+from binks.processes import RunningPlatform, start_platform
 
 
 @dataclass
 class Platform:
-    """``binks up`` as a subprocess on a free port, with its own manifests and state."""
+    """``binks up`` as a subprocess on a port the kernel picked, with its own manifests
+    and state; control API calls carry its credential."""
 
     manifests: Path
     state: Path
     env: dict[str, str] = field(default_factory=dict)
     window_s: float = 2.0
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen | None = None
+    running: RunningPlatform | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        assert self.running, "start() first"
+        return self.running.url
+
+    @property
+    def port(self) -> int:
+        assert self.running, "start() first"
+        return self.running.port
+
+    @property
+    def process(self):
+        return self.running.process if self.running else None
 
     def start(self) -> Platform:
-        options = [
-            "--manifests",
-            str(self.manifests),
-            "--state",
-            str(self.state),
-            "--window",
-            str(self.window_s),
-        ]
-        with (self.state.parent / f"platform-{self.port}.log").open("ab") as log:
-            self.process = start_platform(self.port, *options, env=self.env, log=log.fileno())
+        options = ["--manifests", str(self.manifests), "--window", str(self.window_s)]
+        self.state.mkdir(parents=True, exist_ok=True)
+        with (self.state.parent / f"{self.state.name}-platform.log").open("ab") as log:
+            self.running = start_platform(self.state, *options, env=self.env, log=log.fileno())
         return self
 
     def stop(self, kill: bool = False) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
-            self.process.wait(60)
+        if self.running:
+            self.running.stop(60, kill=kill)
+
+    def control(self, path: str) -> dict:
+        """GET a control endpoint with the platform's credential."""
+        assert self.running, "start() first"
+        request = urllib.request.Request(self.url + path, headers=self.running.auth())
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            return json.load(answer)
 
     def post(self, path: str, body: bytes, headers: dict[str, str], method: str = "POST"):
         request = urllib.request.Request(self.url + path, body, headers, method=method)
@@ -74,14 +83,20 @@ class Platform:
         status, _, _ = self.post("/default/default", json.dumps(data or {}).encode(), headers)
         return status, event_id
 
-    def events(self, event_type: str | None = None) -> list[dict]:
-        query = f"?limit=1000&type={event_type}" if event_type else "?limit=1000"
-        with urllib.request.urlopen(self.url + "/_binks/events" + query) as answer:
-            return json.load(answer)["events"]
+    def events(self, event_type: str | None = None, data: bool = True) -> list[dict]:
+        """Every event (page by page), with up to 64 KiB of each one's data."""
+        rows: list[dict] = []
+        query = f"&type={event_type}" if event_type else ""
+        query += "&data=1&data_bytes=65536" if data else ""
+        while True:
+            after = rows[-1]["seq"] if rows else 0
+            page = self.control(f"/_binks/events?limit=500&after={after}{query}")
+            rows += page["events"]
+            if not page["more"]:
+                return rows
 
     def ps(self) -> dict[str, dict]:
-        with urllib.request.urlopen(self.url + "/_binks/ps") as answer:
-            return {row["service"]: row for row in json.load(answer)["services"]}
+        return {row["service"]: row for row in self.control("/_binks/ps")["services"]}
 
     def wait(
         self, condition: Callable[[], object], timeout_s: float = 30, what: str = ""
@@ -110,7 +125,11 @@ class Subscriber:
     """
 
     def __init__(
-        self, default=(202, {}, b""), responses=(), delay_s: float = 0.0, port: int = 0
+        self,
+        default=(202, {}, b""),
+        responses=(),
+        delay_s: float = 0.0,
+        sock: socket.socket | None = None,
     ) -> None:
         self.default = default
         self.responses = list(responses)
@@ -141,7 +160,12 @@ class Subscriber:
                 self.end_headers()
                 self.wfile.write(payload)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        # ``sock``: a port reserved earlier (tests.conftest.closed_port) starts listening now
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler, bind_and_activate=sock is None)
+        if sock is not None:
+            self.server.socket.close()
+            self.server.socket = sock
+            self.server.server_activate()
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()

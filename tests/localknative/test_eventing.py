@@ -9,8 +9,6 @@ import time
 
 import pytest
 
-from binks.processes import free_port
-
 from .conftest import BROKER, trigger
 
 FAST = "{retry: 2, backoffPolicy: linear, backoffDelay: PT0.2S}"
@@ -191,8 +189,10 @@ def test_failures_that_go_to_the_dead_letter_sink(platform_factory, subscribers,
     assert len(target.received) == attempts
 
 
-def test_accepted_events_survive_a_platform_kill(platform_factory, subscribers, tmp_path) -> None:
-    port = free_port()  # nobody listens yet: every delivery fails and waits to retry
+def test_accepted_events_survive_a_platform_kill(
+    platform_factory, subscribers, tmp_path, closed_port
+) -> None:
+    port = closed_port.getsockname()[1]  # refused for now: every delivery waits to retry
     delivery = "  delivery: {retry: 50, backoffPolicy: linear, backoffDelay: PT0.1S}"
     manifest = BROKER.format(delivery=FAST) + trigger(
         "late", f"http://127.0.0.1:{port}/", "", delivery
@@ -201,7 +201,7 @@ def test_accepted_events_survive_a_platform_kill(platform_factory, subscribers, 
     platform = platform_factory(manifest, state=state)
     sent = {platform.send("t.a", {"n": n})[1] for n in range(5)}
     platform.stop(kill=True)  # SIGKILL: no clean shutdown
-    late = subscribers(port=port)
+    late = subscribers(sock=closed_port)
     again = platform_factory(manifest, state=state)
     again.wait(
         lambda: {r.headers["ce-id"] for r in late.received} >= sent,

@@ -48,7 +48,7 @@ spec:
   subscriber:
     ref: {{apiVersion: serving.knative.dev/v1, kind: Service, name: code-reviewer-{variant}}}
 """
-REQUEST = json.dumps({"repository": "bench/sample-repo"}).encode()
+REQUEST = json.dumps({"repository": "sample-repo"}).encode()
 HOST = {"Host": "code-reviewer-agno.default.localhost", "Content-Type": "application/json"}
 
 
@@ -109,7 +109,7 @@ def test_unknown_host_is_404(platform_factory, model) -> None:
 def test_one_request_without_variant_gets_a_reply_from_each(platform_factory, model) -> None:
     platform = platform_factory(manifest("agno", "crewai"), env={"OLLAMA_HOST": model.url})
     status, _ = platform.send(
-        "dev.binks.review.requested", {"repository": "bench/sample-repo"}, binkstask="chain-1"
+        "dev.binks.review.requested", {"repository": "sample-repo"}, binkstask="chain-1"
     )
     assert status == 202
     replies = platform.wait(
@@ -125,7 +125,7 @@ def test_one_request_without_variant_gets_a_reply_from_each(platform_factory, mo
     assert all(r["origin"] == "reply" for r in replies)
     status, _ = platform.send(
         "dev.binks.review.requested",
-        {"repository": "bench/sample-repo"},
+        {"repository": "sample-repo"},
         binkstask="chain-2",
         binksvariant="crewai",
     )
@@ -170,7 +170,7 @@ def test_a_task_runs_one_chain_per_variant_on_the_repository_manifests(platform_
         platform = platform_factory(manifest, env={**env, "OLLAMA_HOST": model.url}, window_s=60)
         goal = {
             "goal": "look at my code",
-            "repository": "bench/sample-repo",
+            "repository": "sample-repo",
             "namespace": "default",
         }
         assert platform.send("dev.binks.task.requested", goal, binkstask="chain-9")[0] == 202

@@ -22,7 +22,7 @@ ANSWER = {
     ],
 }
 ANSWER_TEXT = json.dumps(ANSWER)
-REQUEST = {"repository": "bench/sample-repo", "max_findings": 3}
+REQUEST = {"repository": "sample-repo", "max_findings": 3}
 CE = {
     "ce-specversion": "1.0",
     "ce-id": "req-1",
@@ -54,7 +54,7 @@ def client_for(answer: str | Exception = ANSWER_TEXT, **env: str) -> FlaskClient
         "agno",
         runner=FakeRunner(answer),
         env={
-            "BINKS_REPO_BASE": str(REPO),
+            "BINKS_REPO_BASE": str(REPO / "workspace"),
             "BINKS_MODEL": "m1",
             "BINKS_STATE_DIR": os.environ["BINKS_STATE_DIR"],
             **env,
@@ -87,7 +87,7 @@ def test_binary_request_gets_a_binary_reply_event(client: FlaskClient) -> None:
     assert (data["model"], data["variant"], data["repository"]) == (
         "m1",
         "agno",
-        "bench/sample-repo",
+        "sample-repo",
     )
 
 
