@@ -134,8 +134,13 @@ class FunctionProcess:
                 raise RuntimeError(
                     f"{self.spec.service} exited with code {self._process.returncode} before ready"
                 )
+            wait_s = max(0.05, min(2.0, deadline - time.monotonic()))
             try:
-                with urllib.request.urlopen(self.url + self.readiness_path, timeout=2) as answer:
+                # the socket listens from the spawn on: this waits in its backlog until the
+                # server accepts, so the first 200 is seen when it happens, not at a poll tick
+                with urllib.request.urlopen(
+                    self.url + self.readiness_path, timeout=wait_s
+                ) as answer:
                     if answer.status == 200:
                         return time.monotonic() - self.started
             except (urllib.error.URLError, ConnectionError, TimeoutError):

@@ -117,7 +117,11 @@ def wire_attributes(incoming: Incoming) -> dict[str, str]:
     return out
 
 
-def wire_data(incoming: Incoming) -> bytes:
+def wire_data(incoming: Incoming, body: bytes = b"") -> bytes:
+    """The event's data as delivered: a binary-mode body exactly as it came (re-encoding
+    could change what a subscriber sees), structured-mode data encoded on its own."""
+    if incoming.mode == "binary":
+        return body
     data = incoming.data
     if data is None:
         return b""
@@ -232,7 +236,7 @@ class Eventing:
             )
         attributes = wire_attributes(incoming)
         ttl = ingress_ttl(attributes.get(TTL))
-        data = wire_data(incoming)
+        data = wire_data(incoming, body)
         problem = attributes_over_budget(attributes)
         if problem:
             raise IngressError(431, problem)
@@ -367,7 +371,7 @@ class Eventing:
                 )
                 if ok:
                     if outcome.reply is not None:
-                        await self._reply(event, outcome.reply)
+                        await self._reply(event, outcome.reply, outcome.body)
                     return
                 if final:
                     break
@@ -383,7 +387,7 @@ class Eventing:
     def _describe(destination: Destination) -> str:
         return destination.uri or f"service:{destination.namespace}/{destination.service}"
 
-    async def _reply(self, cause: StoredEvent, reply: Incoming) -> None:
+    async def _reply(self, cause: StoredEvent, reply: Incoming, body: bytes) -> None:
         ttl = int(cause.attributes.get(TTL, MAX_TTL)) - 1
         broker = self.brokers[(cause.namespace, cause.broker)]
         attributes = wire_attributes(reply)
@@ -394,13 +398,13 @@ class Eventing:
                     broker.namespace,
                     broker.name,
                     {**attributes, TTL: "0"},
-                    wire_data(reply),
+                    wire_data(reply, body),
                     [],
                     origin="reply-dropped-ttl",
                 )
             )
             return
-        await self._accept(broker, attributes, wire_data(reply), ttl, origin="reply")
+        await self._accept(broker, attributes, wire_data(reply, body), ttl, origin="reply")
 
     async def _dead_letter(
         self, event: StoredEvent, trigger: Trigger, spec: Delivery, failure: Outcome
@@ -480,7 +484,7 @@ class Eventing:
         except (FunctionError, ValueError) as problem:
             reason = getattr(problem, "reason", str(problem))
             return Outcome(502, payload, error=f"reply is not a CloudEvent: {reason}")
-        return Outcome(status, reply=reply)
+        return Outcome(status, payload, reply=reply)
 
     async def record_sink(self, service: str, attributes: Mapping[str, str], data: bytes) -> None:
         """What the platform's event_display stand-in received (shown by ``binks events``)."""

@@ -31,6 +31,9 @@ EVENT_DISPLAY = "event_display"
 #: What an unset max-scale (unlimited on a cluster) means on one machine; a Service that
 #: sets max-scale gets what it asks for.
 LOCAL_MAX_SCALE = 10
+#: How long an instance may take to become ready (Knative's progress deadline, shortened
+#: for one machine); a Service's timeoutSeconds bounds requests, not starts.
+START_TIMEOUT_S = 120.0
 _IMAGE = re.compile(r"(?:.*/)?(?P<role>[a-z0-9-]+?)-(?P<variant>agno|crewai)(?::[\w.-]+)?(?:@.*)?$")
 
 
@@ -212,7 +215,7 @@ class Serving:
         try:
             process.start(log=log.fileno() if log else subprocess.DEVNULL)
             instance.cgroup = self._limit(state, process)
-            instance.ready_s = await asyncio.to_thread(process.wait_ready, state.spec.timeout_s)
+            instance.ready_s = await asyncio.to_thread(process.wait_ready, START_TIMEOUT_S)
             instance.cgroup = self._limit(state, process) or instance.cgroup  # the forked worker
         except (RuntimeError, TimeoutError) as problem:
             print(f"localknative: {state.spec.name} failed to start: {problem}", file=sys.stderr)
@@ -237,7 +240,8 @@ class Serving:
         return cgroups.limit(name, process.pids(), state.spec.memory_limit_bytes)
 
     async def reap(self) -> None:
-        """Scale idle Services toward min-scale after their stable window (run forever)."""
+        """Scale idle Services toward min-scale after their stable window, and forget
+        instances that died (run forever)."""
         while True:
             await asyncio.sleep(min(1.0, (self.window_s or 2.0) / 2))
             now = time.monotonic()
@@ -246,6 +250,8 @@ class Serving:
                 if idle_for is None:
                     idle_for = state.spec.window_s + state.spec.retention_s
                 async with state.changed:
+                    # the dead go at once (their cgroups with them), not at the next request
+                    state.instances = [i for i in state.instances if self._alive(state, i)]
                     idle = [
                         i for i in state.instances if i.active == 0 and now - i.last_used > idle_for
                     ]
