@@ -59,7 +59,8 @@ def prepare(data: Mapping[str, Any], context: Context) -> AgentTask:
     if data.get("paths"):
         lines.append("Start with these files: " + ", ".join(data["paths"]) + ".")
     lines.append(f"Report at most {data.get('max_findings', 10)} findings.")
-    return AgentTask(prompt="\n".join(lines), tools=repository_tools(root))
+    tools = repository_tools(root, exclude=(context.state_dir,))
+    return AgentTask(prompt="\n".join(lines), tools=tools)
 
 
 def finish(data: Mapping[str, Any], answer: str, context: Context, elapsed_ms: int) -> Reply:
