@@ -269,8 +269,11 @@ class EventStore:
 
     def data_chunks(self, seq: int, chunk: int = 64 * 1024) -> Iterator[bytes]:
         """One event's data in chunks, read from the database incrementally (a blob
-        handle), never whole; LookupError at the first ``next()`` if there is no event."""
-        connection = sqlite3.connect(self.path)
+        handle), never whole; LookupError at the first ``next()`` if there is no event.
+
+        Each ``next()`` may run on another worker thread (``asyncio.to_thread``); they never
+        overlap, so the connection may cross threads."""
+        connection = sqlite3.connect(self.path, check_same_thread=False)
         try:
             row = connection.execute(
                 "SELECT rowid, length(data) FROM events WHERE seq = ?", (seq,)

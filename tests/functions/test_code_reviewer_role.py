@@ -12,14 +12,14 @@ from shared.role import Context
 from shared.runtime.errors import BadRequest
 
 REPO = Path(__file__).parents[2]
-CONTEXT = Context(variant="crewai", model="m", workspace=REPO)
+CONTEXT = Context(variant="crewai", model="m", workspace=REPO / "workspace")
 FINDING = {"path": "a.py", "line": 3, "severity": "low", "message": "m"}
 
 
 def test_prepare_builds_the_prompt_from_the_request() -> None:
-    request = {"repository": "bench/sample-repo", "focus": "SQL", "paths": ["inventory.py"]}
+    request = {"repository": "sample-repo", "focus": "SQL", "paths": ["inventory.py"]}
     task = ROLE.prepare(request, CONTEXT)
-    assert "'bench/sample-repo'" in task.prompt
+    assert "'sample-repo'" in task.prompt
     assert "Focus on: SQL." in task.prompt and "inventory.py" in task.prompt
     assert [tool.name for tool in task.tools] == ["list_files", "read_file", "search_text"]
     assert "inventory.py" in task.tools[0].function()
