@@ -30,7 +30,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from functions.code_reviewer.tools import MAX_FILE_BYTES, MAX_WALKED, Walk, read_prefix
+from shared.files import MAX_FILE_BYTES, MAX_WALKED, Walk, read_prefix
 
 #: Bytes read in all, over every Python file of one check.
 MAX_CHECK_BYTES = 32 * 1024 * 1024
