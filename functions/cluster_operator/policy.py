@@ -14,7 +14,41 @@ from dataclasses import dataclass
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/:@-]{0,254}$")
+# An image reference, after distribution/reference: a lowercase repository (an optional
+# registry host[:port], then path components), an optional tag, an optional sha256 digest.
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_HOST = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*(?::[0-9]{1,5})?"
+_IMAGE = re.compile(
+    rf"(?P<repository>(?:{_HOST}/)?{_COMPONENT}(?:/{_COMPONENT})*)"
+    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?"
+    r"(?:@(?P<digest>sha256:[0-9a-f]{64}))?"
+)
+MAX_IMAGE = 512
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """An image reference's parts, as written (no ``docker.io/library/`` filled in)."""
+
+    repository: str
+    tag: str | None
+    digest: str | None
+
+    @classmethod
+    def parse(cls, text: str) -> ImageRef | None:
+        """The parts of ``text``, or None when it is not an image reference."""
+        match = _IMAGE.fullmatch(text) if len(text) <= MAX_IMAGE else None
+        return cls(match["repository"], match["tag"], match["digest"]) if match else None
+
+    def allows(self, image: ImageRef) -> bool:
+        """Whether this allow-list entry admits ``image``: the same repository, exactly;
+        a tag or digest in the entry pins it. A digest overrides a tag when pulling, so
+        an entry pinned to a tag admits no digest."""
+        if image.repository != self.repository:
+            return False
+        if self.digest is not None:
+            return image.digest == self.digest
+        return self.tag is None or (image.tag == self.tag and image.digest is None)
 
 
 class Refused(ValueError):
@@ -30,7 +64,8 @@ class Policy:
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Policy:
         """``BINKS_ALLOWED_NAMESPACES`` (default ``default``) and ``BINKS_JOB_IMAGES``
-        (image prefixes the spawner may run; empty: no Jobs at all)."""
+        (comma-separated image repositories the spawner may run, each optionally pinned
+        to a tag or digest; empty: no Jobs at all)."""
         namespaces = env.get("BINKS_ALLOWED_NAMESPACES", "default")
         images = env.get("BINKS_JOB_IMAGES", "")
         return cls(
@@ -50,14 +85,33 @@ class Policy:
         """A Kubernetes object name: DNS-1123 label (63) or subdomain (253)."""
         text = str(value) if value is not None else ""
         limit, pattern = (63, _DNS_LABEL) if label else (253, _DNS_SUBDOMAIN)
-        if not text or len(text) > limit or not pattern.match(text):
+        if not text or len(text) > limit or not pattern.fullmatch(text):
             raise Refused(f"{what} {text!r} is not a valid DNS-1123 name")
         return text
 
     def image(self, value: object) -> str:
+        """An image whose repository a ``BINKS_JOB_IMAGES`` entry names exactly: the entry
+        ``ghcr.io/x/worker`` admits ``ghcr.io/x/worker:1`` and ``...@sha256:...``, never
+        ``ghcr.io/x/worker-evil`` nor ``evil.example/ghcr.io/x/worker``. Names are
+        compared as written: ``worker`` is not ``docker.io/library/worker``."""
         image = str(value or "")
-        if not _IMAGE.match(image):
-            raise Refused(f"image {image!r} is not a valid image reference")
-        if not any(image.startswith(prefix) for prefix in self.job_images):
-            raise Refused(f"image {image!r} is not allowed (BINKS_JOB_IMAGES)")
+        ref = ImageRef.parse(image)
+        if ref is None:
+            shown = image if len(image) <= 80 else image[:77] + "..."
+            raise Refused(
+                f"image {shown!r} is not a valid image reference "
+                "(lowercase registry/repository, optional :tag, optional @sha256:digest)"
+            )
+        entries = [ImageRef.parse(entry) for entry in self.job_images]
+        if not any(entry is not None and entry.allows(ref) for entry in entries):
+            raise Refused(f"image {image!r} is not allowed (BINKS_JOB_IMAGES: {self._images()})")
         return image
+
+    def _images(self) -> str:
+        """The allow-list for a refusal; an entry that is no image reference admits
+        nothing, and says so (a deployment's typo must not read as a working entry)."""
+        shown = [
+            entry if ImageRef.parse(entry) else f"{entry!r} (not an image reference, ignored)"
+            for entry in self.job_images
+        ]
+        return ", ".join(shown) or "none, so no Jobs"

@@ -17,7 +17,7 @@ from shared.role import Context
 
 from .k8s_standin import KubernetesStandIn
 
-POLICY = Policy(namespaces=frozenset({"default"}), job_images=("ghcr.io/binks-functions/",))
+POLICY = Policy(namespaces=frozenset({"default"}), job_images=("ghcr.io/binks-functions/worker",))
 CONTEXT = Context(variant="crewai", model="m", workspace=Path("."), task="task-7")
 REQUEST = {
     "namespace": "default",
@@ -64,6 +64,7 @@ def test_a_redelivered_request_finds_its_job_instead_of_starting_another(api) ->
     ("change", "reason"),
     [
         ({"image": "docker.io/library/busybox"}, "not allowed"),
+        ({"image": "ghcr.io/binks-functions/worker-evil:0.1.0"}, "not allowed"),
         ({"namespace": "kube-system"}, "namespace 'kube-system' is not allowed"),
     ],
 )
