@@ -54,7 +54,7 @@ def test_an_obeyed_injection_is_refused_and_never_executed(variant, tmp_path, mo
         "BINKS_CLUSTER": "kubernetes",
         "KUBECONFIG": str(api.kubeconfig(tmp_path)),
         "BINKS_ALLOWED_NAMESPACES": "default",
-        "BINKS_JOB_IMAGES": "ghcr.io/binks-functions/",
+        "BINKS_JOB_IMAGES": "ghcr.io/binks-functions/worker",
     }
     script = team_script({"You are a Kubernetes operator": obeys_injections})
     try:
