@@ -1,26 +1,27 @@
 """Strict CloudEvents 1.0 decoding and binary-mode encoding over HTTP.
 
-The SDK (``cloudevents.core``) parses leniently: it fills in a missing ``id``,
-``specversion`` and ``time``. Knative's broker answers 400 for such events, so
-every request is checked here first, all problems gathered and raised at once,
-and only then handed to the SDK. Everything in this module is pure: headers and
-bytes in, values out; it knows no web framework.
+Both doors use this decoder: the broker ingress and every function. It follows
+CloudEvents 1.0.2 (core spec, HTTP binding, JSON format) to the letter, gathers
+every problem and raises them at once as :class:`InvalidEvent` (400), with
+messages of our own: never a Python or SDK exception's text. Decoding does not
+go through the SDK, which parses leniently (it invents ``id`` and ``time`` and
+passes control characters). Everything here is pure: headers and bytes in,
+values out; it knows no web framework.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
+import ipaddress
 import json
 import re
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Literal
-from urllib.parse import unquote
+from urllib.parse import unquote_to_bytes
 
-from cloudevents.core.bindings.http import HTTPMessage, from_http_event, to_binary_event
-from cloudevents.core.exceptions import BaseCloudEventException
+from cloudevents.core.bindings.http import to_binary_event
 from cloudevents.core.v1.event import CloudEvent
 
 from shared.runtime.errors import InvalidEvent, UnsupportedMediaType
@@ -31,13 +32,49 @@ STRUCTURED_TYPE = "application/cloudevents+json"
 BATCH_TYPE = "application/cloudevents-batch+json"
 REQUIRED = ("id", "source", "specversion", "type")
 OPTIONAL = ("datacontenttype", "dataschema", "subject", "time")
-_STRING_ATTRIBUTES = REQUIRED + OPTIONAL
 
-_TOKEN = r"[A-Za-z0-9!#$&^_.+-]+"
-_MEDIA_TYPE = re.compile(rf'^{_TOKEN}/{_TOKEN}(\s*;\s*{_TOKEN}=("[^"]*"|{_TOKEN}))*\s*$')
-_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
-_EXTENSION_NAME = re.compile(r"^[a-z0-9]{1,20}$")
-_ABSOLUTE_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s\x00-\x1f\x7f]*$")
+#: Deepest JSON nesting accepted in any body (structured envelope, binary data,
+#: plain JSON), checked before parsing: ``json.loads`` would otherwise raise
+#: RecursionError (a 500) near 1000 levels. Event data nests a handful of levels.
+MAX_JSON_DEPTH = 64
+#: Core type system: an Integer is a signed 32-bit number.
+INTEGER_RANGE = range(-(2**31), 2**31)
+
+# core String: control characters, noncharacters and lone surrogates are disallowed
+_NONCHARACTERS = "".join(
+    chr(plane | low) for plane in range(0, 0x110000, 0x10000) for low in (0xFFFE, 0xFFFF)
+)
+_BAD_CHARACTER = re.compile(f"[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef{_NONCHARACTERS}]")
+# RFC 6838 type names, RFC 7230 tokens and quoted strings (media type parameters)
+_NAME = r"[A-Za-z0-9!#$&^_.+-]+"
+_TOKEN = r"[A-Za-z0-9!#$%&'*+.^_`|~-]+"
+_QUOTED = r'"(?:[\t !#-\[\]-~]|\\[\t -~])*"'
+_MEDIA_TYPE = re.compile(rf"{_NAME}/{_NAME}(?:[ \t]*;[ \t]*{_TOKEN}=(?:{_TOKEN}|{_QUOTED}))*")
+_QUOTED_STRING = re.compile(_QUOTED)
+_HEADER_VALUE = re.compile(r"[\t -~]*")  # RFC 7230 field content: printable US-ASCII
+_PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
+_RFC3339 = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.[0-9]+)?"
+    r"(?:[Zz]|([+-])([0-9]{2}):([0-9]{2}))"
+)
+_EXTENSION_NAME = re.compile(r"[a-z0-9]{1,20}")  # 20: the spec's SHOULD, enforced here
+# RFC 3986 URI-reference; the rules a regular expression can't say are in _is_uri
+_PCT = r"%[0-9A-Fa-f]{2}"
+_SUB = r"A-Za-z0-9\-._~!$&'()*+,;="  # unreserved and sub-delims
+_PCHAR = rf"(?:[{_SUB}:@]|{_PCT})"
+_URI = re.compile(
+    rf"(?:(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*):)?"
+    rf"(?://(?:(?:[{_SUB}:]|{_PCT})*@)?(?P<host>\[[^\]/]*\]|(?:[{_SUB}]|{_PCT})*)(?::[0-9]*)?)?"
+    rf"(?P<path>(?:{_PCHAR}|/)*)(?:\?(?:{_PCHAR}|[/?])*)?(?:#(?:{_PCHAR}|[/?])*)?"
+)
+_IP_FUTURE = re.compile(rf"[vV][0-9A-Fa-f]+\.[{_SUB}:]+")
+# JSON depth scan: with escapes gone, a string is a quote to the next quote (or the end)
+_JSON_STRING = re.compile(rb'"[^"]*"?')
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+class _NotJson(InvalidEvent):
+    """A body that is not strict RFC 8259 JSON, said in our own words."""
 
 
 @dataclass(frozen=True)
@@ -62,39 +99,34 @@ def media_type(content_type: str | None) -> str:
 
 
 def is_json_media_type(value: str) -> bool:
-    return value == "application/json" or value.endswith("+json") or value == "text/json"
+    """Whether a :func:`media_type` declares JSON: ``*/json`` or ``*/*+json`` (JSON format 3.1)."""
+    kind, slash, subtype = value.partition("/")
+    return bool(kind and slash) and (subtype == "json" or subtype.endswith("+json"))
 
 
 def decode(headers: Mapping[str, str], body: bytes) -> Incoming:
     """Decode an HTTP request into an :class:`Incoming`, strictly.
 
-    Binary mode when any ``ce-`` header is present; structured mode for
-    ``application/cloudevents+json``; plain JSON otherwise. Raises
-    :class:`InvalidEvent` (400) listing every problem, or
-    :class:`UnsupportedMediaType` (415).
+    The Content-Type picks the mode (HTTP binding 3): structured for
+    ``application/cloudevents+json``, batches refused, else binary mode when any
+    ``ce-`` header is present, else plain JSON. Raises :class:`InvalidEvent`
+    (400) listing every problem, or :class:`UnsupportedMediaType` (415).
     """
-    lowered = {k.lower(): v for k, v in headers.items()}
-    content_type = lowered.get("content-type")
+    content_type = None
+    for name, value in headers.items():
+        if name.lower() == "content-type":
+            content_type = value
     kind = media_type(content_type)
-    if any(name.startswith("ce-") for name in lowered):
-        attributes = {
-            name[3:]: unquote(value) for name, value in lowered.items() if name.startswith("ce-")
-        }
-        attributes.pop("datacontenttype", None)  # binary mode carries it as Content-Type
-        if content_type is not None:
-            attributes["datacontenttype"] = content_type
-        _raise_if(_check_attributes(attributes) | _check_binary_body(kind, body))
-        return _from_sdk("binary", lowered, body, set(attributes))
     if kind == BATCH_TYPE:
         raise InvalidEvent("batched CloudEvents are not supported: send one event per request")
     if kind == STRUCTURED_TYPE:
-        envelope = _parse_json(body, "body")
-        if not isinstance(envelope, dict):
-            raise InvalidEvent("a structured CloudEvent must be a JSON object")
-        _raise_if(_check_attributes(envelope) | _check_structured_data(envelope))
-        return _from_sdk("structured", lowered, body, set(envelope))
+        return _decode_structured(body)
+    if any(name.lower().startswith("ce-") for name, _ in headers.items()):
+        return _decode_binary(headers, content_type, body)
     if is_json_media_type(kind):
-        return Incoming("plain", _parse_json(body, "body"))
+        if not body.strip():
+            raise InvalidEvent("the body is empty: expected JSON")
+        return Incoming("plain", _load_json(body, "the body")[0])
     raise UnsupportedMediaType(
         f"content type {kind or '(none)'!r} is not accepted: send a CloudEvent "
         "(binary mode with ce-* headers, or application/cloudevents+json) or application/json"
@@ -108,14 +140,291 @@ def encode_binary(attributes: Mapping[str, Any], data: Any) -> tuple[dict[str, s
     return dict(message.headers), message.body
 
 
-def _from_sdk(mode: Mode, headers: dict[str, str], body: bytes, sent: set[str]) -> Incoming:
+# --- the two modes -----------------------------------------------------------------------
+
+
+def _decode_binary(headers: Mapping[str, str], content_type: str | None, body: bytes) -> Incoming:
+    attributes: dict[str, Any] = {}
+    problems: dict[str, str] = {}
+    for key, raw in headers.items():
+        if not key.lower().startswith("ce-"):
+            continue
+        name = key.lower()[3:]
+        if name in attributes or name in problems:  # header names ignore case (HTTP 3.1.3.1)
+            problems[name] = "appears more than once: each attribute appears at most once"
+            attributes.pop(name, None)
+            continue
+        value, problem = _header_value(raw)
+        if problem is None:
+            attributes[name] = value
+        else:
+            problems[name] = problem
+    if "datacontenttype" in attributes or "datacontenttype" in problems:
+        attributes.pop("datacontenttype", None)
+        problems["datacontenttype"] = (
+            "binary mode carries it as Content-Type: a ce-datacontenttype header must not be sent"
+        )
+    elif content_type is not None:
+        attributes["datacontenttype"] = content_type.strip(" \t")
+    problems = {**_check_attributes(attributes), **problems}
+    data, problem = _binary_data(content_type, body)
+    if problem is not None:
+        problems["data"] = problem
+    _raise_if(problems)
+    return Incoming("binary", data, attributes)
+
+
+def _decode_structured(body: bytes) -> Incoming:
+    if not body.strip():
+        raise InvalidEvent("the structured event is empty: expected a JSON object")
+    envelope, repeated = _load_json(body, "the structured event", track_repeats=True)
+    if not isinstance(envelope, dict):
+        raise InvalidEvent("a structured CloudEvent must be a JSON object")
+    # JSON format 2.2: null is the same as absent
+    attributes = {
+        name: value
+        for name, value in envelope.items()
+        if name not in ("data", "data_base64") and value is not None
+    }
+    problems = _check_attributes(attributes)
+    problems.update(dict.fromkeys(repeated, "appears more than once in the JSON object"))
+    data, data_problems = _structured_data(envelope)
+    problems.update(data_problems)
+    _raise_if(problems)
+    if "data" in envelope and "datacontenttype" not in attributes:
+        # JSON format 3.1.2: implied, and to be set explicitly when re-encoded elsewhere
+        attributes["datacontenttype"] = "application/json"
+    return Incoming("structured", data, attributes)
+
+
+def _header_value(raw: str) -> tuple[str, str | None]:
+    """HTTP binding 3.1.3.2: unquote a quoted-string, then one round of UTF-8 percent-decoding."""
+    value = raw.strip(" \t")
+    if not _HEADER_VALUE.fullmatch(value):
+        return "", "header values are printable US-ASCII: percent-encode other characters"
+    if value.startswith('"'):
+        if not _QUOTED_STRING.fullmatch(value):
+            return "", "an opening double quote needs a closing one (RFC 7230 quoted-string)"
+        value = re.sub(r"\\(.)", r"\1", value[1:-1])
+    if "%" in _PERCENT.sub("", value):
+        return "", "a '%' must begin a %XX escape (percent-encode '%' itself as %25)"
     try:
-        event = from_http_event(HTTPMessage(headers=headers, body=body))
-    except (BaseCloudEventException, ValueError, TypeError) as error:
-        raise InvalidEvent(f"not a valid CloudEvent: {error}") from None
-    # keep only what the sender sent: the SDK invents a `time` when there is none
-    attributes = {k: v for k, v in event.get_attributes().items() if k in sent}
-    return Incoming(mode, event.get_data(), attributes)
+        return unquote_to_bytes(value).decode("utf-8"), None
+    except UnicodeDecodeError:
+        return "", "the percent-encoded bytes are not valid UTF-8"
+
+
+def _binary_data(content_type: str | None, body: bytes) -> tuple[Any, str | None]:
+    if not body:
+        return None, None  # data is optional: no body, no data
+    # JSON when declared so; with no Content-Type at all, JSON when it parses (as the SDKs do)
+    if content_type is None or is_json_media_type(media_type(content_type)):
+        try:
+            return _load_json(body, "the body")[0], None
+        except _NotJson as problem:
+            if content_type is not None:
+                return None, f"Content-Type declares JSON, but {problem.reason}"
+    return _opaque(body), None
+
+
+def _structured_data(envelope: Mapping[str, Any]) -> tuple[Any, dict[str, str]]:
+    encoded = envelope.get("data_base64")
+    if encoded is None:
+        return envelope.get("data"), {}
+    if "data" in envelope:
+        return None, {"data": "data and data_base64 are mutually exclusive"}
+    if isinstance(encoded, str):
+        try:
+            return base64.b64decode(encoded, validate=True), {}
+        except ValueError:
+            pass
+    return None, {"data_base64": "must be a string of base64 (RFC 4648: standard alphabet, padded)"}
+
+
+def _opaque(body: bytes) -> str | bytes:
+    """Data that is not JSON: text when it is UTF-8, else the bytes as they came."""
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return body
+
+
+# --- attributes --------------------------------------------------------------------------
+
+
+def _check_attributes(attributes: Mapping[str, Any]) -> dict[str, str]:
+    """Every problem with the context attributes, as attribute → message."""
+    problems = {
+        name: "required attribute is missing" for name in REQUIRED if name not in attributes
+    }
+    for name, value in attributes.items():
+        if name in _CORE_CHECKS:
+            problem = _core_problem(name, value)
+        else:
+            problem = _extension_problem(name, value)
+        if problem is not None:
+            problems[name] = problem
+    return problems
+
+
+def _core_problem(name: str, value: Any) -> str | None:
+    if not isinstance(value, str):
+        return f"must be a string, not {_json_type(value)}"
+    if not value:
+        return "must not be empty"
+    rule, message = _CORE_CHECKS[name]
+    return _bad_character(value) or (None if rule(value) else message)
+
+
+def _extension_problem(name: str, value: Any) -> str | None:
+    if name == "data":
+        return "no attribute may be named 'data': the name is reserved"
+    if not _EXTENSION_NAME.fullmatch(name):
+        return "attribute names are 1-20 lowercase ASCII letters or digits"
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        if value in INTEGER_RANGE:
+            return None
+        return "an Integer must be within -2147483648..2147483647"
+    if isinstance(value, str):
+        return _bad_character(value)
+    return f"extension values are strings, integers or booleans, not {_json_type(value)}"
+
+
+def _bad_character(value: str) -> str | None:
+    found = _BAD_CHARACTER.search(value)
+    if found is None:
+        return None
+    code = ord(found.group())
+    kind = "control character" if code < 0xD800 else "noncharacter or lone surrogate"
+    return f"contains U+{code:04X}, a {kind}, which a CloudEvents String may not hold"
+
+
+def _json_type(value: Any) -> str:
+    return _JSON_TYPES.get(type(value), "another type")
+
+
+def _is_uri(value: str, absolute: bool) -> bool:
+    """RFC 3986: a URI-reference, or with ``absolute`` a URI with a scheme."""
+    match = _URI.fullmatch(value)
+    if match is None:
+        return False
+    scheme, host, path = match.group("scheme", "host", "path")
+    if absolute and scheme is None:
+        return False
+    if scheme is None and ":" in path.split("/", 1)[0]:
+        return False  # a colon in the first segment would read as a scheme
+    if host is None:
+        return not path.startswith("//")
+    if path and not path.startswith("/"):
+        return False
+    if host.startswith("["):
+        inner = host[1:-1]
+        if _IP_FUTURE.fullmatch(inner):
+            return True
+        try:
+            return "%" not in inner and bool(ipaddress.IPv6Address(inner))
+        except ValueError:
+            return False
+    return True
+
+
+def _is_rfc3339(value: str) -> bool:
+    """RFC 3339 section 5.6 date-time, with real calendar dates and leap seconds (5.7)."""
+    match = _RFC3339.fullmatch(value)
+    if match is None:
+        return False
+    year, month, day, hour, minute, second = (int(part) for part in match.groups()[:6])
+    sign, offset_hours, offset_minutes = match.group(7, 8, 9)
+    offset = int(offset_hours or 0) * 60 + int(offset_minutes or 0)
+    leap_year = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    days = (31, 29 if leap_year else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+    if not (1 <= month <= 12 and 1 <= day <= days[month - 1]):
+        return False
+    if hour > 23 or minute > 59 or second > 60 or offset // 60 > 23 or offset % 60 > 59:
+        return False
+    utc_minute = hour * 60 + minute - (offset if sign == "+" else -offset)
+    return second < 60 or utc_minute % 1440 == 1439  # a leap second ends a UTC day
+
+
+#: core attribute → (its rule beyond "a non-empty String", what to say when it is broken)
+_CORE_CHECKS: dict[str, tuple[Callable[[str], object], str]] = {
+    "id": (str, ""),
+    "type": (str, ""),
+    "subject": (str, ""),
+    "specversion": ("1.0".__eq__, "must be '1.0': the only version this decoder reads"),
+    "source": (lambda value: _is_uri(value, absolute=False), "must be a URI-reference (RFC 3986)"),
+    # absolute, as the spec's URI type; a fragment is allowed, as its JSON schema's "uri"
+    "dataschema": (lambda value: _is_uri(value, absolute=True), "must be an absolute URI"),
+    "time": (_is_rfc3339, "must be an RFC 3339 timestamp, such as 2026-11-25T12:00:00Z"),
+    "datacontenttype": (_MEDIA_TYPE.fullmatch, "must be a media type (RFC 2046)"),
+}
+_JSON_TYPES = {
+    type(None): "null",
+    bool: "a boolean",
+    int: "an integer",
+    float: "a number with a fraction or exponent",
+    dict: "an object",
+    list: "an array",
+}
+
+
+# --- JSON --------------------------------------------------------------------------------
+
+
+def _load_json(body: bytes, what: str, track_repeats: bool = False) -> tuple[Any, set[str]]:
+    """Strict RFC 8259 JSON from UTF-8 bytes, and the names repeated in its top object.
+
+    Raises :class:`_NotJson` with a message of our own.
+    """
+    if _too_deep(body):
+        raise _NotJson(f"{what} nests JSON deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        text = body.decode("utf-8")  # RFC 8259: UTF-8 only (json.loads would take UTF-16)
+    except UnicodeDecodeError as error:
+        raise _NotJson(f"{what} is not UTF-8 (bad byte at offset {error.start})") from None
+    repeated: set[str] = set()
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        # the top object is built last, so what's left in `repeated` is its own
+        result = dict(items)
+        repeated.clear()
+        if len(result) < len(items):
+            repeated.update(name for name, n in Counter(k for k, _ in items).items() if n > 1)
+        return result
+
+    try:
+        value = json.loads(
+            text,
+            parse_constant=_refuse_constant,
+            object_pairs_hook=pairs if track_repeats else None,
+        )
+    except json.JSONDecodeError as error:
+        raise _NotJson(
+            f"{what} is not valid JSON (line {error.lineno}, column {error.colno})"
+        ) from None
+    except RecursionError:  # unreachable below MAX_JSON_DEPTH; never a 500 all the same
+        raise _NotJson(f"{what} nests JSON too deeply") from None
+    return value, repeated
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _NotJson(f"{name} is not a JSON value (RFC 8259)")
+
+
+def _too_deep(body: bytes) -> bool:
+    """Whether brackets outside strings nest deeper than MAX_JSON_DEPTH: linear, no parsing."""
+    if body.count(b"[") + body.count(b"{") <= MAX_JSON_DEPTH:
+        return False
+    # drop escaped backslashes, then escaped quotes: every quote left opens or closes a string
+    unescaped = body.replace(b"\\\\", b"").replace(b'\\"', b"")
+    depth = 0
+    for byte in _JSON_STRING.sub(b"", unescaped).translate(None, _NOT_BRACKETS):
+        depth += 1 if byte in b"[{" else -1
+        if depth > MAX_JSON_DEPTH:
+            return True
+    return False
 
 
 def _raise_if(problems: dict[str, str]) -> None:
@@ -124,82 +433,3 @@ def _raise_if(problems: dict[str, str]) -> None:
         raise InvalidEvent(
             f"invalid CloudEvent attributes: {names}", dict(sorted(problems.items()))
         )
-
-
-def _parse_json(body: bytes, what: str) -> Any:
-    if not body.strip():
-        raise InvalidEvent(f"{what} is empty: expected JSON")
-    try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InvalidEvent(f"{what} is not valid JSON: {error}") from None
-
-
-def _check_attributes(attributes: Mapping[str, Any]) -> dict[str, str]:
-    """Every problem with the context attributes, as attribute → message."""
-    problems: dict[str, str] = {}
-    for name in REQUIRED:
-        value = attributes.get(name)
-        if value is None:
-            problems[name] = "required attribute is missing"
-        elif not isinstance(value, str) or not value:
-            problems[name] = "must be a non-empty string"
-    if "specversion" not in problems and attributes["specversion"] != "1.0":
-        problems["specversion"] = f"must be '1.0', got {attributes['specversion']!r}"
-    for name in OPTIONAL:
-        value = attributes.get(name)
-        if value is not None and (not isinstance(value, str) or not value):
-            problems[name] = "must be a non-empty string when present"
-    time = attributes.get("time")
-    if isinstance(time, str) and time and not _is_rfc3339(time):
-        problems["time"] = f"must be an RFC 3339 timestamp, got {time!r}"
-    content_type = attributes.get("datacontenttype")
-    if isinstance(content_type, str) and content_type and not _MEDIA_TYPE.match(content_type):
-        problems["datacontenttype"] = f"not a valid media type: {content_type!r}"
-    schema = attributes.get("dataschema")
-    if isinstance(schema, str) and schema and not _ABSOLUTE_URI.match(schema):
-        problems["dataschema"] = "must be an absolute URI (scheme:..., no spaces)"
-    for name, value in attributes.items():
-        if name in _STRING_ATTRIBUTES or name in ("data", "data_base64"):
-            continue
-        if not _EXTENSION_NAME.match(name):
-            problems[name] = "extension names are 1-20 lowercase letters or digits"
-        elif value is not None and not isinstance(value, (str, int, bool)):
-            problems[name] = "extension values are strings, integers or booleans"
-    return problems
-
-
-def _check_binary_body(kind: str, body: bytes) -> dict[str, str]:
-    if body.strip() and is_json_media_type(kind):
-        try:
-            json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            return {"data": f"Content-Type says JSON but the body is not: {error}"}
-    return {}
-
-
-def _check_structured_data(envelope: Mapping[str, Any]) -> dict[str, str]:
-    if "data" in envelope and "data_base64" in envelope:
-        return {"data": "data and data_base64 are mutually exclusive"}
-    encoded = envelope.get("data_base64")
-    if encoded is None:
-        return {}
-    try:
-        if isinstance(encoded, str):
-            base64.b64decode(encoded, validate=True)
-            return {}
-    except binascii.Error:
-        pass
-    return {"data_base64": "must be a base64 string"}
-
-
-def _is_rfc3339(value: str) -> bool:
-    if not _RFC3339.match(value):
-        return False
-    # fromisoformat wants at most 6 fraction digits; RFC 3339 allows any number
-    normalised = re.sub(r"(\.\d{6})\d+", r"\1", value.upper().replace("Z", "+00:00"))
-    try:
-        datetime.fromisoformat(normalised)
-    except ValueError:
-        return False
-    return True
