@@ -336,14 +336,15 @@ def _is_rfc3339(value: str) -> bool:
     if match is None:
         return False
     year, month, day, hour, minute, second = (int(part) for part in match.groups()[:6])
-    sign, offset_hours, offset_minutes = match.group(7, 8, 9)
-    offset = int(offset_hours or 0) * 60 + int(offset_minutes or 0)
+    sign = match.group(7)
+    offset_hours, offset_minutes = int(match.group(8) or 0), int(match.group(9) or 0)
     leap_year = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
     days = (31, 29 if leap_year else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
     if not (1 <= month <= 12 and 1 <= day <= days[month - 1]):
         return False
-    if hour > 23 or minute > 59 or second > 60 or offset // 60 > 23 or offset % 60 > 59:
+    if hour > 23 or minute > 59 or second > 60 or offset_hours > 23 or offset_minutes > 59:
         return False
+    offset = offset_hours * 60 + offset_minutes
     utc_minute = hour * 60 + minute - (offset if sign == "+" else -offset)
     return second < 60 or utc_minute % 1440 == 1439  # a leap second ends a UTC day
 

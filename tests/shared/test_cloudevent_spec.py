@@ -70,6 +70,7 @@ VALID: dict[str, tuple[Request, dict[str, Any]]] = {
     # core time: RFC 3339 (5.6: t/z may be lower case, -00:00 allowed; 5.7: leap second)
     "binary time lower case": (binary(ce_time="2026-11-25t12:00:00.5z"), {}),
     "binary time -00:00": (binary(ce_time="2026-11-25T12:00:00-00:00"), {}),
+    "binary time +23:59, 29 February": (binary(ce_time="2024-02-29T12:00:00+23:59"), {}),
     "binary time leap second": (binary(ce_time="2016-12-31T23:59:60Z"), {}),
     "binary leap second, offset": (binary(ce_time="2017-01-01T00:59:60+01:00"), {}),
     "binary time kept as sent": (
@@ -219,6 +220,7 @@ INVALID: dict[str, tuple[Request, set[str] | None]] = {
     "time 29 February 2026": (binary(ce_time="2026-02-29T00:00:00Z"), {"time"}),
     "time hour 24": (binary(ce_time="2026-11-25T24:00:00Z"), {"time"}),
     "time offset +24:00": (binary(ce_time="2026-11-25T12:00:00+24:00"), {"time"}),
+    "time offset +00:60": (binary(ce_time="2026-11-25T12:00:00+00:60"), {"time"}),
     "time empty fraction": (binary(ce_time="2026-11-25T12:00:00.Z"), {"time"}),
     "time leap second at noon": (binary(ce_time="2026-11-25T12:00:60Z"), {"time"}),
     "time Arabic-Indic digits": (structured(time="٢٠٢٦-11-25T12:00:00Z"), {"time"}),
