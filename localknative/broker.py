@@ -41,6 +41,8 @@ ERROR_PREFIX = "knativeerror"
 #: line over 8190 bytes, waitress (the functions' server) headers over 256 KiB.
 MAX_HEADER_LINE = 8000
 MAX_ATTRIBUTES_BYTES = 64 * 1024
+#: Bodies up to this size are decoded on the event loop; larger ones on a worker thread.
+DECODE_INLINE_BYTES = 64 * 1024
 RETRYABLE = {404, 408, 409, 429}
 ERROR_DATA_LIMIT = 1024
 #: Back-pressure: deliveries held in memory (and the bytes of their events) before the
@@ -227,7 +229,13 @@ class Eventing:
         if broker is None:
             raise IngressError(404, f"broker {namespace}/{name} not found")
         try:
-            incoming = decode(headers, body)
+            # a large body takes a while to check and parse: off the event loop, so other
+            # requests and deliveries go on meanwhile
+            incoming = (
+                await asyncio.to_thread(decode, headers, body)
+                if len(body) > DECODE_INLINE_BYTES
+                else decode(headers, body)
+            )
         except FunctionError as error:  # 400 invalid event, 415 not an event format at all
             raise IngressError(error.status, error.reason, error.details) from None
         if incoming.mode == "plain":
