@@ -23,7 +23,7 @@ import uvloop
 from aiohttp import web
 
 from bench.results import save
-from binks.processes import start_platform
+from localknative.launch import start_platform
 from shared.listen import bind_listener, port_of
 
 MANIFEST = """

@@ -10,7 +10,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from binks.processes import REPO
+from localknative.paths import REPO
 
 ENVS = REPO / ".venvs"
 

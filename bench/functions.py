@@ -20,8 +20,6 @@ from typing import Any
 import yaml
 
 from bench.probes import cpu_seconds, memory
-from binks.processes import REPO, FunctionProcess, FunctionSpec, RunningPlatform, process_tree
-from binks.processes import start_platform as spawn_platform
 from events import (
     CLUSTER_INSPECT_REQUESTED,
     REVIEW_REQUESTED,
@@ -29,6 +27,10 @@ from events import (
     TASK_REQUESTED,
     VARIANTS,
 )
+from localknative.instances import FunctionProcess, FunctionSpec, process_tree
+from localknative.launch import RunningPlatform
+from localknative.launch import start_platform as spawn_platform
+from localknative.paths import MANIFESTS
 
 ROLES = ("code_reviewer", "orchestrator", "cluster_operator", "reporter")
 IDLE_SETTLE_S = 0.5
@@ -70,7 +72,7 @@ def bench_manifests(directory: Path) -> Path:
     """The repository's Broker and Services only: no Triggers, so what a measured
     function publishes goes nowhere and wakes nothing else."""
     documents = []
-    for path in sorted((REPO / "knative" / "base").glob("*.yaml")):
+    for path in sorted(MANIFESTS.glob("*.yaml")):
         for document in yaml.safe_load_all(path.read_text()):
             if document and document.get("kind") in ("Broker", "Service"):
                 documents.append(document)

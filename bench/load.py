@@ -25,8 +25,9 @@ import aiohttp
 import uvloop
 
 from bench.results import save
-from binks.processes import RunningPlatform, _rss, start_platform
 from events import VARIANTS
+from localknative import instances
+from localknative.launch import RunningPlatform, start_platform
 
 EVENT_TYPE = "bench.load"
 BROKER = """
@@ -106,7 +107,7 @@ async def run(
     options = ("--manifests", str(work / "manifests"), "--window", "30")
     platform = start_platform(work / "state", *options, env=env, log=DEVNULL)
     base = platform.url
-    rss: list[int] = [_rss(platform.process.pid)]
+    rss: list[int] = [instances.rss(platform.process.pid)]
     refused = 0
     ids = [str(uuid.uuid4()) for _ in range(events)]
     try:
@@ -139,7 +140,7 @@ async def run(
                 while queue:
                     await send(queue.pop())
                     if len(queue) % 100 == 0:
-                        rss.append(_rss(platform.process.pid))
+                        rss.append(instances.rss(platform.process.pid))
 
             started = time.perf_counter()
             await asyncio.gather(*(client() for _ in range(concurrency)))
@@ -148,7 +149,7 @@ async def run(
             while True:
                 rows = await _all_events(http, platform)
                 states = Counter(d["state"] for r in rows for d in r["deliveries"])
-                rss.append(_rss(platform.process.pid))
+                rss.append(instances.rss(platform.process.pid))
                 if states["pending"] == 0 or time.monotonic() > deadline:
                     break
                 await asyncio.sleep(0.5)

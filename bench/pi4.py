@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from binks.processes import FunctionProcess, FunctionSpec
+from localknative.instances import FunctionProcess, FunctionSpec
 
 BUDGET_BYTES = 4 * 2**30
 PI_CORES = 4
@@ -131,7 +131,7 @@ def burst(spec: FunctionSpec, env: dict[str, str], events: int = 40) -> dict[str
 
     from bench.functions import bench_manifests, invoke, request_for
     from bench.probes import percentile
-    from binks.processes import start_platform
+    from localknative.launch import start_platform
 
     memory, groups, cpu_note = _budget(f"binks-pi4-burst-{spec.service}-{os.getpid()}")
     if memory is None:

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.results import RESULTS
-from binks.processes import REPO
 from events import VARIANTS
+from localknative.paths import REPO
 
 README = REPO / "README.md"
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"

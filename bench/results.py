@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from binks.processes import REPO
+from localknative.paths import REPO
 
 RESULTS = Path(__file__).parent / "results"
 

@@ -12,8 +12,8 @@ from typing import Any
 
 from bench.functions import order, post_event
 from bench.probes import spread
-from binks.processes import FunctionProcess, FunctionSpec
 from events import REVIEW_COMPLETED, REVIEW_REQUESTED, TASK_PLANNED, VARIANTS
+from localknative.instances import FunctionProcess, FunctionSpec
 from modelserver.selection import start_embedded
 
 REPOSITORY = "sample-repo"
@@ -62,11 +62,7 @@ def measure(runs: int, step: Callable[[str], None]) -> dict[str, Any]:
     """``runs`` tasks per variant, alternating which variant goes first."""
     samples: dict[str, list[dict[str, Any]]] = {v: [] for v in VARIANTS}
     with start_embedded() as model:
-        env = {
-            "OLLAMA_HOST": model.url,
-            "BINKS_MODEL": "gemma3:270m",
-            "BINKS_STRUCTURED_ANSWER": "true",
-        }
+        env = model.functions_env()  # the embedded model, with structured answers
         for n in range(1, runs + 1):
             for variant in order(n):
                 samples[variant].append(one_task(variant, env))

@@ -12,8 +12,8 @@ from bench.footprint import bytecode_compiled
 from bench.functions import spawn_sample
 from bench.probes import spread
 from bench.results import save
-from binks.processes import FunctionSpec
 from events import VARIANTS
+from localknative.instances import FunctionSpec
 
 
 def measure(spec: FunctionSpec) -> dict[str, float]:

@@ -23,9 +23,10 @@ from typing import Any
 from bench import footprint, functions, pi4
 from bench.probes import percentile, spread
 from bench.results import RESULTS, save
-from binks.processes import FunctionSpec
-from binks.scripted_ollama import ScriptedOllama
 from events import VARIANTS
+from localknative.instances import FunctionSpec
+from modelserver.sample_answers import sample_team
+from modelserver.scripted import ScriptedOllama
 
 ROLES = functions.ROLES
 
@@ -52,8 +53,13 @@ class Progress:
             print(line, file=sys.stderr, flush=True)
 
 
-def _scripted_env(model_url: str) -> dict[str, str]:
-    return {"OLLAMA_HOST": model_url, "BINKS_MODEL": "gemma3:270m", "BINKS_CLUSTER": "local"}
+def _scripted_env(model: ScriptedOllama) -> dict[str, str]:
+    """Every function its own path on the scripted server: the path picks its role's answers."""
+    return {
+        "OLLAMA_HOST": model.url_per_service,
+        "BINKS_MODEL": "gemma3:270m",
+        "BINKS_CLUSTER": "local",
+    }
 
 
 def run(
@@ -66,8 +72,6 @@ def run(
     burst_events: int = 40,
 ) -> dict[str, Any]:
     """Measure everything; return the results document (not yet saved)."""
-    from binks.demo import scripted_team
-
     specs = [FunctionSpec(role, variant) for role in roles for variant in VARIANTS]
     per_run = len(specs) * (2 + warm_events)  # spawn, event at zero, warm events
     total = runs * per_run + len(VARIANTS) + len(specs) + model_runs * len(VARIANTS) * 2
@@ -89,8 +93,8 @@ def run(
         },
         "bytecode_compiled": {v: footprint.bytecode_compiled(v) for v in VARIANTS},
     }
-    with ScriptedOllama(scripted_team()) as model, tempfile.TemporaryDirectory() as state:
-        env = _scripted_env(model.url)
+    with ScriptedOllama(sample_team()) as model, tempfile.TemporaryDirectory() as state:
+        env = _scripted_env(model)
         for n in range(1, runs + 1):  # phase 1
             for role in roles:
                 for variant in functions.order(n):
@@ -126,10 +130,10 @@ def run(
         document["pi4"] = {}
         for variant in VARIANTS:
             spec = FunctionSpec(roles[0], variant)
-            with ScriptedOllama(scripted_team()) as model:
-                fitted = pi4.max_instances(spec, _scripted_env(model.url))
+            with ScriptedOllama(sample_team()) as model:
+                fitted = pi4.max_instances(spec, _scripted_env(model))
                 progress.step(f"pi4 instances {spec.service}")
-                fitted["burst"] = pi4.burst(spec, _scripted_env(model.url), burst_events)
+                fitted["burst"] = pi4.burst(spec, _scripted_env(model), burst_events)
                 progress.step(f"pi4 burst {spec.service}")
             document["pi4"][spec.service] = fitted
     document["ratios"] = ratios(document["functions"])

@@ -7,8 +7,9 @@ import os
 import sys
 from pathlib import Path
 
-from binks.processes import REPO
 from events import VARIANTS
+from localknative import command as platform_command
+from localknative.paths import STATE
 
 #: The functions of the team, by their Knative service name without the variant.
 FUNCTIONS = ("code-reviewer", "orchestrator", "cluster-operator", "reporter")
@@ -21,7 +22,7 @@ def client_default() -> str:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from binks.processes import FunctionSpec
+    from localknative.instances import FunctionSpec
 
     spec = FunctionSpec(args.function.replace("-", "_"), args.variant)
     os.environ.setdefault("K_SERVICE", spec.service)
@@ -69,46 +70,8 @@ def _bench(args: argparse.Namespace) -> int:
     )
 
 
-def _model_env(choice: str) -> tuple[dict[str, str], object]:
-    """The model environment for functions; starts the embedded server when needed."""
-    if choice == "none":  # use what the environment says, start nothing
-        keep = ("OLLAMA_HOST", "BINKS_MODEL", "BINKS_STRUCTURED_ANSWER")
-        return {k: os.environ[k] for k in keep if k in os.environ}, None
-    from modelserver.selection import select
-
-    chosen = select()
-    if chosen.embedded:
-        print(f"==> model: embedded model server at {chosen.url} (gemma3:270m)", flush=True)
-        env = {
-            "OLLAMA_HOST": chosen.url,
-            "BINKS_MODEL": "gemma3:270m",
-            "BINKS_STRUCTURED_ANSWER": "true",
-        }
-    else:
-        print(f"==> model: Ollama at {chosen.url}", flush=True)
-        env = {"OLLAMA_HOST": chosen.url}
-    return env, chosen
-
-
 def _up(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from localknative import up
-
-    env, model = _model_env(args.model)
-    try:
-        return up.main(
-            args.port,
-            Path(args.manifests),
-            Path(args.state),
-            args.window,
-            env,
-            args.host,
-            tuple(args.domain),
-        )
-    finally:
-        if model is not None:
-            model.stop()
+    return platform_command.run(args)  # what `python -m localknative` runs
 
 
 def _platform(args: argparse.Namespace):
@@ -220,41 +183,14 @@ def parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=_serve)
 
     up = commands.add_parser("up", help="run the local Knative platform from knative/ manifests")
-    up.add_argument("--port", type=int, default=8470, help="platform port (default 8470)")
-    up.add_argument(
-        "--host",
-        default="127.0.0.1",
-        help="bind address (default 127.0.0.1); anything wider prints a warning",
-    )
-    up.add_argument(
-        "--domain",
-        action="append",
-        default=[],
-        help="also answer under this domain (Host DOMAIN, SERVICE.NAMESPACE.DOMAIN); "
-        "localhost and IP addresses always work, any other name is refused",
-    )
-    up.add_argument("--manifests", default=str(REPO / "knative" / "base"))
-    up.add_argument("--state", default=str(REPO / "state"), help="event store and logs")
-    up.add_argument(
-        "--window",
-        type=float,
-        default=None,
-        help="scale to zero after SECONDS idle (default: each Service's window, 60s)",
-    )
-    up.add_argument(
-        "--model",
-        choices=("auto", "none"),
-        default="auto",
-        help="auto: OLLAMA_HOST if it answers, else start the embedded model server; "
-        "none: pass OLLAMA_HOST/BINKS_MODEL through, start nothing",
-    )
+    platform_command.add_arguments(up)
     up.set_defaults(handler=_up)
 
     platform = argparse.ArgumentParser(add_help=False)
     platform.add_argument("--platform", default=client_default(), help="URL of `binks up`")
     platform.add_argument(
         "--state",
-        default=os.environ.get("BINKS_STATE", str(REPO / "state")),
+        default=os.environ.get("BINKS_STATE", str(STATE)),
         help="the platform's state dir, which holds its credential (default: $BINKS_STATE, "
         "else state/; or set BINKS_PLATFORM_TOKEN)",
     )

@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from binks import client
-from binks.processes import start_platform
-from binks.scripted_ollama import Script, ScriptedOllama, team_script, tools_script
 from events import (
     CLUSTER_INSPECT_REQUESTED,
     CLUSTER_JOB_REQUESTED,
@@ -33,48 +31,13 @@ from events import (
     VARIANT_EXTENSION,
     VARIANTS,
 )
+from localknative.launch import start_platform
+from modelserver.sample_answers import sample_team
+from modelserver.scripted import ScriptedOllama
 from modelserver.selection import select
 from shared.runtime.config import DEFAULT_MODEL, DEFAULT_OLLAMA_HOST, normalise_ollama_host
 
 SAMPLE_REPOSITORY = "sample-repo"
-
-#: What the scripted model answers for the sample repository. It is canned: the
-#: demo shows the chain (events, tools, frameworks), not a model's judgement.
-SAMPLE_REVIEW = {
-    "summary": "Scripted answer: five known bugs in the sample inventory service.",
-    "findings": [
-        {
-            "path": "inventory.py",
-            "line": 12,
-            "severity": "medium",
-            "message": "Mutable default argument 'tags': every call appends to one shared list.",
-        },
-        {
-            "path": "inventory.py",
-            "line": 15,
-            "severity": "critical",
-            "message": "SQL built with an f-string from 'sku': SQL injection. Use parameters.",
-        },
-        {
-            "path": "inventory.py",
-            "line": 25,
-            "severity": "high",
-            "message": "Off-by-one: a page returns size-1 items; drop the '- 1'.",
-        },
-        {
-            "path": "inventory.py",
-            "line": 28,
-            "severity": "medium",
-            "message": "ZeroDivisionError when the inventory is empty.",
-        },
-        {
-            "path": "pricing.py",
-            "line": 12,
-            "severity": "high",
-            "message": "The loop starts at index 1, so the first price is never added.",
-        },
-    ],
-}
 
 
 def send_review(url: str, repository: str, task: str) -> tuple[int, dict[str, str], dict]:
@@ -111,63 +74,23 @@ def side_by_side(left: list[str], right: list[str], width: int) -> str:
     return "\n".join(f"{x:<{width}} │ {y}" for x, y in zip(a, b, strict=True))
 
 
-def scripted_team() -> Script:
-    """Canned answers for every role, keyed by the first line of each role's instructions."""
-    from functions.cluster_operator.role import INSTRUCTIONS as OPERATOR
-    from functions.code_reviewer.role import INSTRUCTIONS as REVIEWER
-    from functions.orchestrator.role import INSTRUCTIONS as ORCHESTRATOR
-    from functions.reporter.role import INSTRUCTIONS as REPORTER
-
-    plan = {
-        "summary": "Scripted plan: review the code, then inspect the namespace.",
-        "review": True,
-        "focus": "correctness bugs",
-        "inspect": True,
-        "question": "Are the demo's Knative services ready?",
-        "check": True,
-    }
-    inspection = {
-        "summary": "Scripted answer: every Knative service of the demo is listed.",
-        "observations": [
-            {
-                "object": "namespace/default",
-                "status": "ok",
-                "message": "services listed by the local platform",
-            }
-        ],
-    }
-    look = [("list_knative_services", {"namespace": "default"})]
-    summary = {"summary": "Scripted summary: five bugs found; the namespace looks healthy."}
-    return team_script(
-        {
-            ORCHESTRATOR.splitlines()[0]: plan,
-            REVIEWER.splitlines()[0]: SAMPLE_REVIEW,
-            OPERATOR.splitlines()[0]: tools_script(look, inspection),
-            REPORTER.splitlines()[0]: summary,
-        }
-    )
-
-
 def choose_model(scripted: bool) -> tuple[dict[str, str], Callable[[], None]]:
     """The functions' model environment and how to stop what we started for it."""
-    model = os.environ.get("BINKS_MODEL", DEFAULT_MODEL)
     if scripted:
-        server = ScriptedOllama(scripted_team(), model=model).start()
+        model = os.environ.get("BINKS_MODEL", DEFAULT_MODEL)
+        server = ScriptedOllama(sample_team(), model=model).start()
         print(f"==> model: the SCRIPTED Ollama-API server at {server.url} (canned answers)")
-        return {"OLLAMA_HOST": server.url, "BINKS_MODEL": model}, server.stop
+        # each function its own path on the server: the path picks its role's answers
+        return {"OLLAMA_HOST": server.url_per_service, "BINKS_MODEL": model}, server.stop
     asked = normalise_ollama_host(os.environ.get("OLLAMA_HOST", DEFAULT_OLLAMA_HOST))
     print(f"==> model: looking for an Ollama server at {asked} ...")
     chosen = select()
+    env = chosen.functions_env()
     if not chosen.embedded:
-        print(f"==> model: Ollama at {chosen.url}, model {model!r}")
-        return {"OLLAMA_HOST": chosen.url, "BINKS_MODEL": model}, chosen.stop
+        print(f"==> model: Ollama at {chosen.url}, model {env['BINKS_MODEL']!r}")
+        return env, chosen.stop
     print(f"==> model: none answers; started the EMBEDDED model server at {chosen.url}")
     print("    (gemma3:270m, a small base model: the chain is real, the review quality is not)")
-    env = {
-        "OLLAMA_HOST": chosen.url,
-        "BINKS_MODEL": "gemma3:270m",
-        "BINKS_STRUCTURED_ANSWER": "true",
-    }
     return env, chosen.stop
 
 

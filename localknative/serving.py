@@ -20,8 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from binks.processes import FunctionProcess, FunctionSpec
-from localknative import cgroups
+from localknative.instances import FunctionProcess, FunctionSpec
 from localknative.manifests import Service
 from shared.listen import LOOPBACK
 from shared.runtime.config import DEFAULT_MAX_BODY_BYTES
@@ -64,7 +63,6 @@ class Instance:
     process: FunctionProcess
     started: float
     ready_s: float = 0.0
-    cgroup: Path | None = None
     active: int = 0
     served: int = 0
     last_used: float = field(default_factory=time.monotonic)
@@ -194,7 +192,7 @@ class Serving:
         if instance.process.running():
             return True
         state.restarts += 1  # it died (an OOM kill, a crash): a new one starts on demand
-        cgroups.remove(instance.cgroup)
+        instance.process.stop()  # at once: it is gone; its cgroup goes with it
         return False
 
     async def _scale_up(self, state: ServiceState, counted: bool = False) -> None:
@@ -206,6 +204,7 @@ class Serving:
             env=state.env,
             readiness_path=state.spec.readiness_path or "/health/readiness",
             host=self.host,
+            memory_limit_bytes=state.spec.memory_limit_bytes,
         )
         log = None
         if self.log_dir:
@@ -214,13 +213,10 @@ class Serving:
         instance = Instance(process, time.monotonic())
         try:
             process.start(log=log.fileno() if log else subprocess.DEVNULL)
-            instance.cgroup = self._limit(state, process)
             instance.ready_s = await asyncio.to_thread(process.wait_ready, START_TIMEOUT_S)
-            instance.cgroup = self._limit(state, process) or instance.cgroup  # the forked worker
         except (RuntimeError, TimeoutError) as problem:
             print(f"localknative: {state.spec.name} failed to start: {problem}", file=sys.stderr)
             process.stop(5)
-            cgroups.remove(instance.cgroup)
             instance = None
         finally:
             if log:
@@ -231,13 +227,6 @@ class Serving:
                 state.instances.append(instance)
                 state.cold_starts.append(instance.ready_s)
             state.changed.notify_all()
-
-    @staticmethod
-    def _limit(state: ServiceState, process: FunctionProcess) -> Path | None:
-        if not state.spec.memory_limit_bytes:
-            return None
-        name = f"{state.spec.name}-{process.pid}"
-        return cgroups.limit(name, process.pids(), state.spec.memory_limit_bytes)
 
     async def reap(self) -> None:
         """Scale idle Services toward min-scale after their stable window, and forget
@@ -259,9 +248,8 @@ class Serving:
                     victims = sorted(idle, key=lambda i: i.last_used)[: max(0, surplus)]
                     for victim in victims:
                         state.instances.remove(victim)
-                for victim in victims:
+                for victim in victims:  # each takes its cgroup with it
                     await asyncio.to_thread(victim.process.stop, state.spec.timeout_s)
-                    cgroups.remove(victim.cgroup)
 
     async def stop(self) -> None:
         """SIGTERM every instance (each drains its in-flight requests first)."""
@@ -269,8 +257,6 @@ class Serving:
         for state in self.states.values():
             state.instances.clear()
         await asyncio.gather(*(asyncio.to_thread(i.process.stop, 30) for i in everything))
-        for instance in everything:
-            cgroups.remove(instance.cgroup)
 
     def status(self) -> list[dict[str, Any]]:
         """What ``binks ps`` shows."""
@@ -292,7 +278,7 @@ class Serving:
                             "served": i.served,
                             "ready_s": round(i.ready_s, 3),
                             "idle_s": round(time.monotonic() - i.last_used, 1),
-                            "memory_limit": "applied" if i.cgroup else "not applied",
+                            "memory_limit": "applied" if i.process.cgroup else "not applied",
                             "rss_mib": round(i.process.rss_bytes() / 2**20, 1),
                         }
                         for i in state.instances

@@ -1,4 +1,5 @@
-"""``binks up``: load the manifests, start the platform, serve until SIGTERM/Ctrl-C."""
+"""The platform's server (``python -m localknative``, ``binks up``): load the manifests,
+start Serving, Eventing and Jobs, serve until SIGTERM/Ctrl-C."""
 
 from __future__ import annotations
 
@@ -13,27 +14,23 @@ from pathlib import Path
 import uvloop
 from aiohttp import web
 
-from binks.processes import REPO, WORKSPACE
 from localknative import credential
 from localknative.broker import Eventing
+from localknative.command import DEFAULT_PORT
 from localknative.jobs import Jobs
 from localknative.manifests import load
+from localknative.paths import MANIFESTS, STATE, WORKSPACE
 from localknative.server import create_app
 from localknative.serving import Serving
 from localknative.sources import ScheduleError, parse_schedule, run_ping_source
 from localknative.store import EventStore
 from shared.listen import LISTEN_FD_ENV, bind_listener, inherited_listener, port_of
 
-DEFAULT_PORT = 8470  # functions take ephemeral ports (32768+) locally and 8080 in containers
-DEFAULT_MANIFESTS = REPO / "knative" / "base"
-DEFAULT_STATE = REPO / "state"
-DEFAULT_WORKSPACE = WORKSPACE  # the functions' BINKS_REPO_BASE: not the project, not state/
-
 
 async def serve(
     port: int = DEFAULT_PORT,
-    manifests: Path = DEFAULT_MANIFESTS,
-    state_dir: Path = DEFAULT_STATE,
+    manifests: Path = MANIFESTS,
+    state_dir: Path = STATE,
     env: Mapping[str, str] | None = None,
     window_s: float | None = None,
     host: str = "127.0.0.1",
@@ -41,7 +38,7 @@ async def serve(
     stop: asyncio.Event | None = None,
     listener: socket.socket | None = None,
     domains: tuple[str, ...] = (),
-    workspace: Path = DEFAULT_WORKSPACE,
+    workspace: Path = WORKSPACE,  # the functions' BINKS_REPO_BASE: not the project, not state/
 ) -> None:
     """Run the platform until ``stop`` is set (or SIGTERM/SIGINT when ``stop`` is None).
 

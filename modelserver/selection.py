@@ -1,4 +1,6 @@
-"""Which Ollama API the functions use: ``OLLAMA_HOST`` if it answers, else the embedded one."""
+"""Which Ollama API the functions use: ``OLLAMA_HOST`` if it answers, else the embedded one,
+and the settings that point the functions at it. ``binks up`` (``python -m localknative``),
+``binks demo`` and the bench all choose here."""
 
 from __future__ import annotations
 
@@ -13,7 +15,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from shared.listen import LOOPBACK, bind_listener, child_env, port_of
-from shared.runtime.config import DEFAULT_OLLAMA_HOST, normalise_ollama_host
+from shared.runtime.config import DEFAULT_MODEL, DEFAULT_OLLAMA_HOST, normalise_ollama_host
+
+#: The model the embedded server serves.
+EMBEDDED_MODEL = "gemma3:270m"
+#: The functions' model settings (what ``--model none`` passes through).
+MODEL_VARIABLES = ("OLLAMA_HOST", "BINKS_MODEL", "BINKS_STRUCTURED_ANSWER")
 
 
 def answers(url: str, timeout_s: float = 2.0) -> bool:
@@ -33,7 +40,20 @@ class ModelServer:
     embedded: bool
     process: subprocess.Popen[bytes] | None = None
 
+    def functions_env(self, env: Mapping[str, str] = os.environ) -> dict[str, str]:
+        """The settings that point a function at this server: for the embedded one its
+        model, with structured answers (it combines them with tool calls); for Ollama
+        ``BINKS_MODEL`` from ``env`` (default ``gemma3:270m``)."""
+        if self.embedded:
+            return {
+                "OLLAMA_HOST": self.url,
+                "BINKS_MODEL": EMBEDDED_MODEL,
+                "BINKS_STRUCTURED_ANSWER": "true",
+            }
+        return {"OLLAMA_HOST": self.url, "BINKS_MODEL": env.get("BINKS_MODEL") or DEFAULT_MODEL}
+
     def stop(self) -> None:
+        """SIGTERM the embedded server if we started it (SIGKILL after 20 s)."""
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -82,3 +102,8 @@ def select(env: Mapping[str, str] = os.environ, port: int = 0) -> ModelServer:
     if answers(wanted):
         return ModelServer(wanted, embedded=False)
     return start_embedded(port, log=subprocess.DEVNULL)
+
+
+def passed_through(env: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """The model settings ``env`` sets for the functions, starting nothing."""
+    return {name: env[name] for name in MODEL_VARIABLES if name in env}

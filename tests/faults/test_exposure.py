@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from binks.processes import REPO, start_platform
 from functions.code_reviewer.role import ROLE
+from localknative.launch import start_platform
+from localknative.paths import REPO
 from shared.runtime import create_app
 from tests.localknative.conftest import BROKER, trigger
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from binks.demo import send_review
-from binks.processes import FunctionProcess, FunctionSpec
 from events import VARIANTS
+from localknative.instances import FunctionProcess, FunctionSpec
 
 pytestmark = [pytest.mark.faults, pytest.mark.process]
 

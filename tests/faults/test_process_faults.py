@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from binks.scripted_ollama import ScriptedOllama, review_script
+from modelserver.scripted import ScriptedOllama, review_script
 from tests.localknative.conftest import BROKER, Platform
 
 pytestmark = [pytest.mark.faults, pytest.mark.process]

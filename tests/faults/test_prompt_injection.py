@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from binks.processes import FunctionProcess, FunctionSpec
-from binks.scripted_ollama import ScriptedOllama, Turn, team_script
 from events import VARIANTS
+from localknative.instances import FunctionProcess, FunctionSpec
+from modelserver.scripted import ScriptedOllama, Turn, team_script
 from tests.functions import k8s_standin
 from tests.functions.k8s_standin import KubernetesStandIn
 

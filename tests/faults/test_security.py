@@ -15,9 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from binks.processes import REPO, WORKSPACE, FunctionProcess, FunctionSpec, _rss
 from localknative import cgroups, credential
-from localknative.up import DEFAULT_STATE
+from localknative.instances import FunctionProcess, FunctionSpec
+from localknative.instances import rss as _rss
+from localknative.paths import REPO, WORKSPACE
+from localknative.paths import STATE as DEFAULT_STATE
 from tests.faults.test_exposure import listening
 from tests.localknative.conftest import BROKER, Platform, trigger
 

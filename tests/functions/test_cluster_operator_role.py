@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from binks.processes import FunctionProcess, FunctionSpec
-from binks.scripted_ollama import ScriptedOllama, team_script, tools_script
 from events import CLUSTER_INSPECT_FAILED, VARIANTS
 from functions.cluster_operator.role import ROLE
+from localknative.instances import FunctionProcess, FunctionSpec
+from modelserver.scripted import ScriptedOllama, team_script, tools_script
 from shared.role import Context, Reply
 
 from .k8s_standin import KubernetesStandIn

@@ -12,8 +12,8 @@ import json
 import pytest
 
 from binks.demo import send_review
-from binks.processes import FunctionProcess, FunctionSpec
 from events import REVIEW_COMPLETED, VARIANTS, validate_data
+from localknative.instances import FunctionProcess, FunctionSpec
 
 pytestmark = [pytest.mark.process, pytest.mark.model]
 

@@ -16,10 +16,10 @@ from collections.abc import Iterator
 import pytest
 
 from binks.demo import send_review
-from binks.processes import FunctionProcess, FunctionSpec
-from binks.scripted_ollama import ScriptedOllama, review_script
 from events import VARIANTS
 from functions.code_reviewer.role import INSTRUCTIONS
+from localknative.instances import FunctionProcess, FunctionSpec
+from modelserver.scripted import ScriptedOllama, review_script
 
 pytestmark = pytest.mark.process
 

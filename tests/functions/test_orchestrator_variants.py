@@ -10,9 +10,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from binks.processes import FunctionProcess, FunctionSpec
-from binks.scripted_ollama import ScriptedOllama, team_script
 from events import CLUSTER_INSPECT_REQUESTED, REVIEW_REQUESTED, TASK_PLANNED, VARIANTS
+from localknative.instances import FunctionProcess, FunctionSpec
+from modelserver.scripted import ScriptedOllama, team_script
 
 pytestmark = pytest.mark.process
 

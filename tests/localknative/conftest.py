@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from binks.processes import RunningPlatform, start_platform
+from localknative.launch import RunningPlatform, start_platform
 
 
 @dataclass

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from binks.processes import REPO
 from localknative.manifests import (
     Delivery,
     ManifestError,
@@ -15,6 +14,7 @@ from localknative.manifests import (
     load,
     quantity,
 )
+from localknative.paths import REPO
 from localknative.serving import function_for_image
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from binks.scripted_ollama import ScriptedOllama, review_script, team_script, tools_script
 from localknative import cgroups
+from modelserver.scripted import ScriptedOllama, review_script, team_script, tools_script
 
 from .conftest import BROKER
 
@@ -159,15 +159,16 @@ def test_a_task_runs_one_chain_per_variant_on_the_repository_manifests(platform_
         "observations": [{"object": "ksvc/code-reviewer-agno", "status": "ok", "message": "ready"}],
     }
     look = [("list_knative_services", {"namespace": "default"})]
-    answers = {
-        "You plan work": plan,
-        "You review source code": ANSWER,
-        "You are a Kubernetes operator": tools_script(look, inspection),
-        "You write the summary": {"summary": "one review, one inspection, all fine"},
+    answers = {  # by role: each instance calls the model under its own path, by service
+        "orchestrator": plan,
+        "code-reviewer": ANSWER,
+        "cluster-operator": tools_script(look, inspection),
+        "reporter": {"summary": "one review, one inspection, all fine"},
     }
     env = {"BINKS_CLUSTER": "local", "BINKS_ALLOWED_NAMESPACES": "default"}
     with ScriptedOllama(team_script(answers)) as model:
-        platform = platform_factory(manifest, env={**env, "OLLAMA_HOST": model.url}, window_s=60)
+        env["OLLAMA_HOST"] = model.url_per_service
+        platform = platform_factory(manifest, env=env, window_s=60)
         goal = {
             "goal": "look at my code",
             "repository": "sample-repo",
@@ -206,3 +207,5 @@ def test_a_task_runs_one_chain_per_variant_on_the_repository_manifests(platform_
             assert "all services ready" in data["markdown"]
             # the repository check ran as a local Job and its output reached the report
             assert '"syntax_errors": []' in data["markdown"]
+        callers = {r["caller"] for r in model.requests}
+        assert callers == {f"{f}-{v}" for f in answers for v in ("agno", "crewai")}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from binks.scripted_ollama import ScriptedOllama, Turn
+from modelserver.scripted import ScriptedOllama, Turn
 from modelserver.selection import answers, select
 
 

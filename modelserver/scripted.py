@@ -5,6 +5,12 @@ through the ``ollama`` client) and the OpenAI-compatible
 ``/v1/chat/completions`` (crewai) — including tool calls, in streaming and
 non-streaming form. A *script* decides each answer from the conversation so
 far, which makes whole agent runs deterministic. Every request is recorded.
+
+One server can play a whole team (:func:`team_script`): each function gets its own
+base path, ``OLLAMA_HOST=<url>/<service>``, which both frameworks keep in front of
+every call (``/code-reviewer-agno/api/chat``); that path, not the prompt, picks the
+role's script. A platform gives every instance its own with ``<url>/$(K_SERVICE)``
+(:attr:`ScriptedOllama.url_per_service`).
 """
 
 from __future__ import annotations
@@ -18,6 +24,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import unquote
+
+from events import VARIANTS
 
 VERSION = "0.0.0-scripted"
 
@@ -65,25 +74,49 @@ def tools_script(calls: list[tuple[str, dict[str, Any]]], final_answer: dict[str
     return script
 
 
-def team_script(answers: Mapping[str, dict[str, Any] | Script]) -> Script:
-    """One script per role: the first key of ``answers`` found in the conversation's
-    system text (each role's instructions) picks it. A dict is a final answer given
-    after :func:`review_script`'s tool calls, so one server can play every role."""
+@dataclass(frozen=True)
+class Team:
+    """Scripts by caller: the first segment of a request's path names the function that
+    calls, as its service (``code-reviewer-agno``) or its role (``code-reviewer``)."""
 
-    def script(messages: list[dict[str, Any]], tools: list[str]) -> Turn:
-        system = " ".join(str(m.get("content")) for m in messages if m.get("role") == "system")
-        chosen = next((a for marker, a in answers.items() if marker in system), {})
-        play = chosen if callable(chosen) else review_script(chosen)
-        return play(messages, tools)
+    scripts: Mapping[str, Script]
 
-    return script
+    def script_for(self, caller: str | None) -> Script:
+        """The caller's script; a call without a caller path gets the only one there is.
+
+        Raises LookupError for a caller the team has no script for (answered 404).
+        """
+        if caller is None:
+            if len(self.scripts) == 1:
+                return next(iter(self.scripts.values()))
+            raise LookupError(
+                f"a team of {len(self.scripts)} needs the caller in the path: "
+                "OLLAMA_HOST=<url>/<service>, or <url>/$(K_SERVICE) for a platform"
+            )
+        role, _, variant = caller.rpartition("-")
+        for key in (caller, role if variant in VARIANTS else None):
+            if key in self.scripts:
+                return self.scripts[key]
+        raise LookupError(f"no script for {caller!r}; the team has {', '.join(self.scripts)}")
+
+
+def team_script(answers: Mapping[str, dict[str, Any] | Script]) -> Team:
+    """One script per role, keyed by role (``code-reviewer``) or service name. A dict is
+    a final answer given after :func:`review_script`'s tool calls."""
+    return Team(
+        {
+            caller: answer if callable(answer) else review_script(answer)
+            for caller, answer in answers.items()
+        }
+    )
 
 
 @dataclass
 class ScriptedOllama:
-    """A real HTTP server on 127.0.0.1 that answers with ``script``."""
+    """A real HTTP server on 127.0.0.1 that answers with ``script`` (or the caller's
+    script of a :class:`Team`)."""
 
-    script: Script
+    script: Script | Team
     model: str = "gemma3:270m"
     latency_s: float = 0.0
     requests: list[dict[str, Any]] = field(default_factory=list)
@@ -94,6 +127,16 @@ class ScriptedOllama:
         assert self._server is not None, "start() first"
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
+
+    def url_for(self, caller: str) -> str:
+        """The ``OLLAMA_HOST`` that gives ``caller`` (a service or role) its own script."""
+        return f"{self.url}/{caller}"
+
+    @property
+    def url_per_service(self) -> str:
+        """The ``OLLAMA_HOST`` for a platform: every instance its own path, by service
+        (``$(K_SERVICE)``, which the platform expands per instance)."""
+        return self.url_for("$(K_SERVICE)")
 
     def start(self, port: int = 0) -> ScriptedOllama:
         """Serve in a daemon thread on ``port`` (0: a free one)."""
@@ -114,24 +157,40 @@ class ScriptedOllama:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def calls(self, path: str) -> list[dict[str, Any]]:
-        """The recorded request bodies sent to ``path``."""
-        return [r["body"] for r in self.requests if r["path"] == path]
+    def calls(self, endpoint: str, caller: str | None = None) -> list[dict[str, Any]]:
+        """The recorded request bodies sent to ``endpoint`` (``/api/chat``), by anyone or
+        by ``caller`` (the first path segment)."""
+        return [
+            r["body"]
+            for r in self.requests
+            if r["endpoint"] == endpoint and caller in (None, r["caller"])
+        ]
 
-    def answer(self, body: dict[str, Any]) -> Turn:
+    def answer(self, body: dict[str, Any], caller: str | None = None) -> Turn:
+        """The next turn for one chat request from ``caller``."""
+        script = self.script.script_for(caller) if isinstance(self.script, Team) else self.script
         tools = [t.get("function", {}).get("name", "") for t in body.get("tools") or []]
         if self.latency_s:
             time.sleep(self.latency_s)
-        return self.script(list(body.get("messages") or []), tools)
+        return script(list(body.get("messages") or []), tools)
+
+
+def route(path: str) -> tuple[str | None, str]:
+    """``/code-reviewer-agno/api/chat`` → (``code-reviewer-agno``, ``/api/chat``);
+    ``/api/chat`` → (None, ``/api/chat``)."""
+    path = path.split("?", 1)[0]
+    first, _, rest = path.removeprefix("/").partition("/")
+    if first in ("", "api", "v1"):
+        return None, path
+    return unquote(first), "/" + rest
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _ollama_chat(server: ScriptedOllama, body: dict[str, Any]) -> tuple[dict, dict]:
+def _ollama_chat(turn: Turn, server: ScriptedOllama, body: dict[str, Any]) -> tuple[dict, dict]:
     """(message chunk, final done chunk) in Ollama's /api/chat shape."""
-    turn = server.answer(body)
     message: dict[str, Any] = {"role": "assistant", "content": turn.content}
     if turn.tool_calls:
         message["tool_calls"] = [
@@ -151,8 +210,7 @@ def _ollama_chat(server: ScriptedOllama, body: dict[str, Any]) -> tuple[dict, di
     return {**base, "message": message, "done": False}, {**base, "message": message, **stats}
 
 
-def _openai_chat(server: ScriptedOllama, body: dict[str, Any]) -> dict[str, Any]:
-    turn = server.answer(body)
+def _openai_chat(turn: Turn, server: ScriptedOllama, body: dict[str, Any]) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": turn.content or None}
     if turn.tool_calls:
         message["tool_calls"] = [
@@ -214,6 +272,7 @@ def _handler_for(server: ScriptedOllama) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(data)
 
         def do_GET(self) -> None:
+            _, endpoint = route(self.path)
             model = {"name": server.model, "model": server.model, "size": 0, "digest": "scripted"}
             routes = {
                 "/": (b"Ollama is running", "text/plain"),
@@ -225,8 +284,8 @@ def _handler_for(server: ScriptedOllama) -> type[BaseHTTPRequestHandler]:
                     "application/json",
                 ),
             }
-            if self.path in routes:
-                self._send(200, *routes[self.path])
+            if endpoint in routes:
+                self._send(200, *routes[endpoint])
             else:
                 self._send(404, {"error": "not found"})
 
@@ -237,31 +296,41 @@ def _handler_for(server: ScriptedOllama) -> type[BaseHTTPRequestHandler]:
             except json.JSONDecodeError as error:
                 self._send(400, {"error": f"invalid JSON: {error}"})
                 return
-            server.requests.append({"path": self.path, "body": body})
-            if self.path == "/api/chat":
-                chunk, done = _ollama_chat(server, body)
-                if body.get("stream", True):
-                    lines = (
-                        json.dumps(chunk)
-                        + "\n"
-                        + json.dumps({**done, "message": {"role": "assistant", "content": ""}})
-                        + "\n"
-                    )
-                    self._send(200, lines.encode(), "application/x-ndjson")
-                else:
-                    self._send(200, done)
-            elif self.path == "/v1/chat/completions":
-                completion = _openai_chat(server, body)
-                if body.get("stream"):
-                    events = "".join(
-                        f"data: {json.dumps(c)}\n\n" for c in _openai_chunks(completion)
-                    )
-                    self._send(200, (events + "data: [DONE]\n\n").encode(), "text/event-stream")
-                else:
-                    self._send(200, completion)
-            elif self.path == "/api/show":
+            caller, endpoint = route(self.path)
+            server.requests.append(
+                {"path": self.path, "caller": caller, "endpoint": endpoint, "body": body}
+            )
+            if endpoint == "/api/show":
                 self._send(200, {"modelfile": "", "parameters": "", "template": "", "details": {}})
-            else:
+                return
+            if endpoint not in ("/api/chat", "/v1/chat/completions"):
                 self._send(404, {"error": "not found"})
+                return
+            try:
+                turn = server.answer(body, caller)
+            except LookupError as problem:  # a caller the team has no script for
+                self._send(404, {"error": str(problem)})
+                return
+            if endpoint == "/api/chat":
+                self._chat(turn, body)
+            else:
+                self._completion(turn, body)
+
+        def _chat(self, turn: Turn, body: dict[str, Any]) -> None:
+            chunk, done = _ollama_chat(turn, server, body)
+            if not body.get("stream", True):
+                self._send(200, done)
+                return
+            last = {**done, "message": {"role": "assistant", "content": ""}}
+            lines = json.dumps(chunk) + "\n" + json.dumps(last) + "\n"
+            self._send(200, lines.encode(), "application/x-ndjson")
+
+        def _completion(self, turn: Turn, body: dict[str, Any]) -> None:
+            completion = _openai_chat(turn, server, body)
+            if not body.get("stream"):
+                self._send(200, completion)
+                return
+            events = "".join(f"data: {json.dumps(c)}\n\n" for c in _openai_chunks(completion))
+            self._send(200, (events + "data: [DONE]\n\n").encode(), "text/event-stream")
 
     return Handler

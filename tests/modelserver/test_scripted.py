@@ -7,7 +7,7 @@ import urllib.request
 
 import pytest
 
-from binks.scripted_ollama import ScriptedOllama, Turn, review_script
+from modelserver.scripted import ScriptedOllama, Turn, review_script
 
 TOOLS = [{"type": "function", "function": {"name": "list_files"}}]
 

@@ -1,0 +1,253 @@
+"""Function instances as real processes: ``shared.runtime.serve`` from the variant's
+environment, in the instance's memory cgroup where its Service sets a limit; wait for
+readiness, read memory, stop with SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from events import VARIANTS
+from localknative import cgroups as memory_groups
+from localknative.paths import REPO, WORKSPACE
+from shared.listen import LOOPBACK, bind_listener, child_env, port_of
+
+READINESS_PATH = "/health/readiness"
+#: ``$(K_SERVICE)``, ``$(K_CONFIGURATION)``, ``$(K_REVISION)`` in an environment value
+#: name the instance's own (Kubernetes' dependent-variable syntax).
+_IDENTITY = re.compile(r"\$\((K_SERVICE|K_CONFIGURATION|K_REVISION)\)")
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """One function: a role package under ``functions/`` on one variant."""
+
+    role: str
+    variant: str
+
+    def __post_init__(self) -> None:
+        if self.variant not in VARIANTS:
+            raise ValueError(f"unknown variant {self.variant!r}; expected one of {VARIANTS}")
+        if not (REPO / "functions" / self.role / f"{self.variant}_app.py").is_file():
+            raise ValueError(f"no function {self.role!r} (looked in functions/{self.role}/)")
+
+    @property
+    def service(self) -> str:
+        """The Knative Service name, e.g. ``code-reviewer-agno``."""
+        return f"{self.role.replace('_', '-')}-{self.variant}"
+
+    @property
+    def environment(self) -> Path:
+        """The variant's environment (``.venvs/<variant>``)."""
+        return REPO / ".venvs" / self.variant
+
+    def command(self) -> list[str]:
+        """The instance's command line: the variant's Python serving the role's app."""
+        python = self.environment / "bin" / "python"
+        if not python.exists():
+            raise FileNotFoundError(f"{python} is missing: run `make setup` first")
+        app = f"functions.{self.role}.{self.variant}_app:create_app"
+        return [str(python), "-m", "shared.runtime.serve", app]
+
+
+def identity_expanded(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` with ``$(K_SERVICE)`` (and ``K_CONFIGURATION``, ``K_REVISION``) in its values
+    replaced by ``env``'s own: one setting for every Service, a value per instance, e.g.
+    ``OLLAMA_HOST=http://127.0.0.1:11434/$(K_SERVICE)``. Other text is kept as is."""
+    return {key: _IDENTITY.sub(lambda m: env.get(m[1], m[0]), v) for key, v in env.items()}
+
+
+class FunctionProcess:
+    """One running instance. ``started`` is the monotonic time of the spawn.
+
+    Without a ``port``, the instance serves on a socket bound here to ``host``, port 0
+    (the kernel picks a free one) and handed to the process (``shared.listen``), so no
+    other process can take the port between choosing and binding it. With
+    ``memory_limit_bytes``, its processes go into a memory cgroup of their own
+    (``cgroup``; None where cgroups cannot be written), removed when it stops.
+    """
+
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        port: int | None = None,
+        env: Mapping[str, str] = (),
+        readiness_path: str = READINESS_PATH,
+        host: str = LOOPBACK,
+        memory_limit_bytes: int | None = None,
+    ):
+        self.spec = spec
+        self.readiness_path = readiness_path
+        self.memory_limit_bytes = memory_limit_bytes
+        self.cgroup: Path | None = None
+        self._listener = bind_listener(host) if port is None else None
+        self.port = port_of(self._listener) if self._listener else port
+        self.url = f"http://{connectable(host)}:{self.port}"
+        overrides = {
+            "PORT": str(self.port),
+            "K_SERVICE": spec.service,
+            "K_CONFIGURATION": spec.service,
+            "K_REVISION": f"{spec.service}-00001",
+            "BINKS_REPO_BASE": str(WORKSPACE),
+            "PYTHONPATH": str(REPO),
+            **dict(env),
+            # the socket decides where a local instance listens, whatever a manifest says
+            "BINKS_BIND": host,
+            **(child_env(self._listener) if self._listener else {}),
+        }
+        self.service = overrides["K_SERVICE"]
+        self._env = {**os.environ, **identity_expanded(overrides)}
+        self._process: subprocess.Popen[bytes] | None = None
+        self.started = 0.0
+
+    def running(self) -> bool:
+        """True while the process lives."""
+        return self._process is not None and self._process.poll() is None
+
+    def start(
+        self, log: int | None = subprocess.DEVNULL, cgroups: tuple[Path, ...] = ()
+    ) -> FunctionProcess:
+        """Spawn the instance; inside ``cgroups`` from its first instruction, if given."""
+        self.started = time.monotonic()
+        try:
+            self._process = subprocess.Popen(
+                self.spec.command(),
+                cwd=REPO,
+                env=self._env,
+                stdout=log,
+                stderr=log,
+                preexec_fn=joining(cgroups),
+                pass_fds=(self._listener.fileno(),) if self._listener else (),
+            )
+        finally:
+            self.close_listener()  # the child holds it now (or nobody will)
+        self._limit_memory()
+        return self
+
+    def close_listener(self) -> None:
+        """Release this process's copy of the listening socket (idempotent)."""
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+
+    @property
+    def pid(self) -> int:
+        """The instance's (first) process id."""
+        assert self._process is not None, "start() first"
+        return self._process.pid
+
+    def wait_ready(self, timeout_s: float = 120.0) -> float:
+        """Poll readiness; return seconds from spawn to the first 200."""
+        assert self._process is not None, "start() first"
+        deadline = self.started + timeout_s
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(
+                    f"{self.spec.service} exited with code {self._process.returncode} before ready"
+                )
+            wait_s = max(0.05, min(2.0, deadline - time.monotonic()))
+            try:
+                # the socket listens from the spawn on: this waits in its backlog until the
+                # server accepts, so the first 200 is seen when it happens, not at a poll tick
+                with urllib.request.urlopen(
+                    self.url + self.readiness_path, timeout=wait_s
+                ) as answer:
+                    if answer.status == 200:
+                        ready_s = time.monotonic() - self.started
+                        self._limit_memory()  # the processes it forked while starting, too
+                        return ready_s
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.02)
+        raise TimeoutError(f"{self.spec.service} not ready after {timeout_s:.0f} s")
+
+    def _limit_memory(self) -> None:
+        if self.memory_limit_bytes and self.running():
+            name = f"{self.service}-{self.pid}"
+            group = memory_groups.limit(name, self.pids(), self.memory_limit_bytes)
+            self.cgroup = group or self.cgroup
+
+    def pids(self) -> list[int]:
+        """The instance's processes (one, unless the function starts children)."""
+        return process_tree(self.pid)
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the instance's processes."""
+        return sum(rss(pid) for pid in self.pids())
+
+    def stop(self, timeout_s: float = 30.0) -> int:
+        """SIGTERM (the server drains in-flight requests), SIGKILL after ``timeout_s``;
+        then its cgroup goes. The exit status (at once for an instance that died)."""
+        self.close_listener()
+        try:
+            if self._process is None or self._process.poll() is not None:
+                return self._process.returncode if self._process else 0
+            self._process.send_signal(signal.SIGTERM)
+            try:
+                return self._process.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                return self._process.wait()
+        finally:
+            memory_groups.remove(self.cgroup)
+            self.cgroup = None
+
+    def __enter__(self) -> FunctionProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def connectable(host: str) -> str:
+    """The address a client on this machine uses to reach a server bound to ``host``."""
+    if host in ("", "0.0.0.0"):
+        return LOOPBACK
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants, parents first."""
+    pids, index = [pid], 0
+    while index < len(pids):
+        try:
+            children = Path(f"/proc/{pids[index]}/task/{pids[index]}/children").read_text()
+        except OSError:
+            children = ""
+        pids.extend(int(child) for child in children.split())
+        index += 1
+    return pids
+
+
+def rss(pid: int) -> int:
+    """Resident memory of one process in bytes (0 once it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def joining(cgroups: tuple[Path, ...]) -> Callable[[], None] | None:
+    """A ``preexec_fn`` that moves the child into ``cgroups`` before it execs (so all it
+    starts is accounted there too); None when there are none."""
+    if not cgroups:
+        return None
+
+    def join() -> None:
+        for group in cgroups:
+            (group / "cgroup.procs").write_text(str(os.getpid()))
+
+    return join
