@@ -9,8 +9,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from localknative.paths import MANIFESTS, STATE
+
+if TYPE_CHECKING:
+    from modelserver.selection import ModelServer
 
 DEFAULT_PORT = 8470  # functions take ephemeral ports (32768+) locally and 8080 in containers
 #: What a start may fail with; each message names the problem (a manifest, a port, a model).
@@ -52,7 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return parser
 
 
-def model_env(choice: str) -> tuple[dict[str, str], object | None]:
+def model_env(choice: str) -> tuple[dict[str, str], ModelServer | None]:
     """The functions' model settings for ``--model`` and what to stop afterwards (the
     embedded server when it was started for them; None when nothing was)."""
     from modelserver.selection import passed_through, select
@@ -60,11 +64,13 @@ def model_env(choice: str) -> tuple[dict[str, str], object | None]:
     if choice == "none":  # use what the environment says, start nothing
         return passed_through(), None
     chosen = select()
+    env = chosen.functions_env()
     if chosen.embedded:
-        print(f"==> model: embedded model server at {chosen.url} (gemma3:270m)", flush=True)
+        model = env["BINKS_MODEL"]
+        print(f"==> model: embedded model server at {chosen.url} ({model})", flush=True)
     else:
         print(f"==> model: Ollama at {chosen.url}", flush=True)
-    return chosen.functions_env(), chosen
+    return env, chosen
 
 
 def run(args: argparse.Namespace) -> int:
@@ -89,7 +95,10 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m localknative``: parse, run; a failed start is one line and status 2."""
-    parser = argparse.ArgumentParser(prog="python -m localknative", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m localknative",
+        description="the local Knative stand-in, from knative/ manifests (what `binks up` runs)",
+    )
     args = add_arguments(parser).parse_args(argv)
     try:
         return run(args)
