@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
+
 import pytest
 
 from binks import cli
+from localknative import command
 
 
 def test_unknown_function_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
@@ -16,6 +19,20 @@ def test_unknown_variant_is_refused_by_argparse(capsys: pytest.CaptureFixture[st
     with pytest.raises(SystemExit):
         cli.main(["serve", "code-reviewer", "langchain"])
     assert "invalid choice" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["--port", "0", "--host", "::1", "--domain", "x.test", "--window", "2", "--model", "none"],
+    ],
+)
+def test_binks_up_is_the_platforms_own_command_line(argv: list[str]) -> None:
+    up = vars(cli.parser().parse_args(["up", *argv]))
+    assert up.pop("handler") is cli._up and up.pop("command") == "up"
+    platform = command.add_arguments(argparse.ArgumentParser()).parse_args(argv)
+    assert up == vars(platform)
 
 
 @pytest.mark.process

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import urllib.error
 import urllib.request
 
 import pytest
 
-from modelserver.scripted import ScriptedOllama, Turn, review_script
+from modelserver.scripted import ScriptedOllama, Turn, review_script, route, team_script
 
 TOOLS = [{"type": "function", "function": {"name": "list_files"}}]
 
@@ -67,3 +68,68 @@ def test_every_request_is_recorded() -> None:
     with ScriptedOllama(lambda messages, tools: Turn(content="ok")) as server:
         post(server.url + "/api/chat", {"model": "m", "messages": [], "stream": False})
         assert server.calls("/api/chat") == [{"model": "m", "messages": [], "stream": False}]
+
+
+def say(text: str):
+    return lambda messages, tools: Turn(content=text)
+
+
+def content(raw: bytes) -> str:
+    return json.loads(raw)["message"]["content"]
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/api/chat", (None, "/api/chat")),
+        ("/v1/chat/completions", (None, "/v1/chat/completions")),
+        ("/", (None, "/")),
+        ("/code-reviewer-agno/api/chat", ("code-reviewer-agno", "/api/chat")),
+        ("/reporter/v1/chat/completions?x=1", ("reporter", "/v1/chat/completions")),
+        ("/%24%28K_SERVICE%29/api/version", ("$(K_SERVICE)", "/api/version")),
+    ],
+)
+def test_route_splits_the_caller_from_the_endpoint(path: str, expected: tuple) -> None:
+    assert route(path) == expected
+
+
+def test_a_team_answers_each_caller_by_its_path_not_its_prompt() -> None:
+    team = team_script({"code-reviewer": say("review"), "reporter": say("report")})
+    with ScriptedOllama(team) as server:
+        body = {"model": "m", "messages": [{"role": "system", "content": "reporter"}]}
+        for caller, expected in (("code-reviewer-agno", "review"), ("reporter-crewai", "report")):
+            _, raw = post(server.url_for(caller) + "/api/chat", {**body, "stream": False})
+            assert content(raw) == expected
+        _, raw = post(server.url_for("code-reviewer") + "/v1/chat/completions", body)
+        assert json.loads(raw)["choices"][0]["message"]["content"] == "review"
+        assert len(server.calls("/api/chat")) == 2
+        assert len(server.calls("/api/chat", caller="reporter-crewai")) == 1
+        with urllib.request.urlopen(server.url_for("reporter-agno") + "/api/version") as answer:
+            assert json.load(answer)["version"]
+
+
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [
+        ("/poet-agno/api/chat", "no script for 'poet-agno'"),
+        ("/code-reviewer-gpt/api/chat", "no script for 'code-reviewer-gpt'"),  # not a variant
+        ("/api/chat", "needs the caller in the path"),
+    ],
+)
+def test_a_caller_without_a_script_is_a_404_that_says_why(path: str, reason: str) -> None:
+    team = team_script({"code-reviewer": say("review"), "reporter": say("report")})
+    with ScriptedOllama(team) as server, pytest.raises(urllib.error.HTTPError) as refused:
+        post(server.url + path, {"model": "m", "messages": [], "stream": False})
+    assert refused.value.code == 404
+    assert reason in json.load(refused.value)["error"]
+
+
+def test_a_team_of_one_answers_without_a_caller() -> None:
+    with ScriptedOllama(team_script({"anyone": {"summary": "s", "findings": []}})) as server:
+        _, raw = post(server.url + "/api/chat", {"model": "m", "messages": [], "stream": False})
+        assert json.loads(content(raw)) == {"summary": "s", "findings": []}
+
+
+def test_url_per_service_names_the_platforms_reference() -> None:
+    with ScriptedOllama(say("x")) as server:
+        assert server.url_per_service == server.url + "/$(K_SERVICE)"
