@@ -42,15 +42,19 @@ class KubernetesBackend:
         self.custom = client.CustomObjectsApi(api_client)
 
     @classmethod
-    def from_environment(cls) -> KubernetesBackend:
-        """In-cluster service-account config, else the kubeconfig."""
+    def from_environment(cls, env: Mapping[str, str]) -> KubernetesBackend:
+        """In-cluster service-account config, else the kubeconfig (``KUBECONFIG`` of
+        ``env``, else ``~/.kube/config``), each into a client of its own."""
         from kubernetes import client, config
 
+        configuration = client.Configuration()
         try:
-            config.load_incluster_config()
+            config.load_incluster_config(client_configuration=configuration)
         except config.ConfigException:
-            config.load_kube_config()
-        return cls(client.ApiClient())
+            config.load_kube_config(
+                config_file=env.get("KUBECONFIG") or None, client_configuration=configuration
+            )
+        return cls(client.ApiClient(configuration))
 
     def pods(self, namespace: str) -> list[dict[str, Any]]:
         out = []
@@ -254,14 +258,14 @@ class LocalBackend:
         return self._call(f"/_binks/jobs/{namespace}/{name}/log?lines={lines}").decode()
 
 
-def backend_from_env(env: Mapping[str, str] = os.environ) -> ClusterBackend | None:
+def backend_from_env(env: Mapping[str, str]) -> ClusterBackend | None:
     """``BINKS_CLUSTER``: ``kubernetes``, ``local`` (the platform behind ``K_SINK``) or
     ``auto`` (default: in-cluster or kubeconfig if there is one, else local, else none)."""
     choice = env.get("BINKS_CLUSTER", "auto")
     in_cluster = "KUBERNETES_SERVICE_HOST" in env
     kubeconfig = os.path.exists(os.path.expanduser(env.get("KUBECONFIG", "~/.kube/config")))
     if choice == "kubernetes" or (choice == "auto" and (in_cluster or kubeconfig)):
-        return KubernetesBackend.from_environment()
+        return KubernetesBackend.from_environment(env)
     sink = env.get("K_SINK", "")
     if choice in ("local", "auto") and sink:
         scheme, _, rest = sink.partition("://")

@@ -9,14 +9,14 @@ delivery of the same request finds the Job it started instead of starting anothe
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from events import CLUSTER_JOB_COMPLETED, CLUSTER_JOB_FAILED
-from functions.cluster_operator.backends import ClusterBackend, JobExists
-from functions.cluster_operator.policy import Policy, Refused
+from functions.cluster_operator.backends import JobExists
+from functions.cluster_operator.config import OperatorConfig
+from functions.cluster_operator.policy import Refused
 from functions.cluster_operator.tools import job_manifest
 from shared.role import Context, Reply, failure
 
@@ -30,21 +30,17 @@ def job_name(data: Mapping[str, Any], context: Context) -> str:
     return f"{data.get('name') or 'job'}-{context.variant}-{digest}"
 
 
-def wait_limit(policy: Policy, env: Mapping[str, str] = os.environ) -> float:
-    """How long to wait for the Job (``BINKS_JOB_WAIT_S``, default 120 s, at most its deadline)."""
-    return min(float(env.get("BINKS_JOB_WAIT_S", "120")), policy.max_job_seconds)
-
-
 def run_job(
     data: Mapping[str, Any],
     context: Context,
-    backend: ClusterBackend | None,
-    policy: Policy,
+    config: OperatorConfig,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Reply:
-    """Start the Job (or find it), wait for it, and answer with its outcome and log tail."""
+    """Start the Job (or find it), wait for it at most ``config.job_wait_s``, and answer
+    with its outcome and log tail. No model: the request already says what to run."""
     name = job_name(data, context)
+    backend, policy = config.backend, config.policy
 
     def failed(error: str, reason: str) -> Reply:
         common = {"namespace": data["namespace"], "name": name, "variant": context.variant}
@@ -64,7 +60,7 @@ def run_job(
         pass  # a redelivery: report on the Job the first delivery started
     except Exception as problem:  # the cluster's answer, whatever it is
         return failed("job_not_created", f"{type(problem).__name__}: {str(problem)[:500]}")
-    limit = started + wait_limit(policy)
+    limit = started + config.job_wait_s
     while True:
         status = backend.job_status(namespace, name)
         outcome = _outcome(status)

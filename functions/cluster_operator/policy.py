@@ -7,7 +7,6 @@ line); that cannot widen these limits, which come from the deployment only.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -62,7 +61,7 @@ class Policy:
     max_job_seconds: int = 600
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> Policy:
+    def from_env(cls, env: Mapping[str, str]) -> Policy:
         """``BINKS_ALLOWED_NAMESPACES`` (default ``default``) and ``BINKS_JOB_IMAGES``
         (comma-separated image repositories the spawner may run, each optionally pinned
         to a tag or digest; empty: no Jobs at all)."""

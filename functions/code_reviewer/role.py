@@ -6,17 +6,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from events import (
-    REVIEW_COMPLETED,
-    REVIEW_FAILED,
-    REVIEW_REQUESTED,
-    DataError,
-    answer_schema,
-    validate_data,
-)
+from events import REVIEW_COMPLETED, REVIEW_FAILED, REVIEW_REQUESTED, answer_schema
 from functions.code_reviewer.tools import repository_tools
-from shared.answers import parse_json_answer
-from shared.role import AgentTask, Context, Reply, Role, failure
+from shared.role import AgentStep, Context, FailedReply, Prompt, Reply, Role
 from shared.runtime.errors import BadRequest
 
 INSTRUCTIONS = """\
@@ -50,8 +42,8 @@ def repository_root(repository: str, workspace: Path) -> Path:
     return root
 
 
-def prepare(data: Mapping[str, Any], context: Context) -> AgentTask:
-    """Turn a review request into the prompt and the tools bound to that repository."""
+def review_prompt(data: Mapping[str, Any], context: Context, config: None) -> Prompt:
+    """The prompt for a review request, and the tools bound to that repository."""
     root = repository_root(data["repository"], context.workspace)
     lines = [f"Review the repository {data['repository']!r}."]
     if data.get("focus"):
@@ -60,39 +52,41 @@ def prepare(data: Mapping[str, Any], context: Context) -> AgentTask:
         lines.append("Start with these files: " + ", ".join(data["paths"]) + ".")
     lines.append(f"Report at most {data.get('max_findings', 10)} findings.")
     tools = repository_tools(root, exclude=(context.state_dir,))
-    return AgentTask(prompt="\n".join(lines), tools=tools)
+    return Prompt("\n".join(lines), tools)
 
 
-def finish(data: Mapping[str, Any], answer: str, context: Context, elapsed_ms: int) -> Reply:
-    """Build the completed event from the answer, or a failed event saying why not."""
-    common = {"repository": data["repository"], "model": context.model, "variant": context.variant}
-    try:
-        parsed = parse_json_answer(answer)
-        findings = parsed.get("findings")
-        if isinstance(findings, list):
-            findings = findings[: data.get("max_findings", 10)]
-        result = {
-            **common,
-            "summary": parsed.get("summary"),
-            "findings": findings,
-            "duration_ms": elapsed_ms,
-        }
-        validate_data(REVIEW_COMPLETED, result)
-    except (ValueError, DataError) as problem:
-        reason = f"the model's answer is not a valid review: {problem}"
-        return failure(REVIEW_FAILED, common, "invalid_model_answer", reason)
+def common_fields(data: Mapping[str, Any], context: Context) -> dict[str, Any]:
+    """What the completed and the failed event repeat of the request and the run."""
+    return {"repository": data["repository"], "model": context.model, "variant": context.variant}
+
+
+def review_completed(
+    data: Mapping[str, Any], answer: dict[str, Any], context: Context, config: None
+) -> Reply:
+    """The findings (at most the request's ``max_findings``) and the facts of the run."""
+    result = {
+        **common_fields(data, context),
+        "summary": answer["summary"],
+        "findings": answer["findings"][: data.get("max_findings", 10)],
+        "duration_ms": context.elapsed_ms,
+    }
     return Reply(REVIEW_COMPLETED, result)
 
+
+REVIEW = AgentStep(
+    instructions=INSTRUCTIONS,
+    ask=review_prompt,
+    answer_schema=answer_schema(REVIEW_COMPLETED, ("summary", "findings")),
+    finish=review_completed,
+    on_unusable_answer=FailedReply(REVIEW_FAILED, common_fields, noun="review"),
+    max_tool_calls=8,
+)
 
 ROLE = Role(
     name="code-reviewer",
     title="Code Reviewer",
     goal="Find real defects in a repository and report them as structured findings.",
-    instructions=INSTRUCTIONS,
     request_type=REVIEW_REQUESTED,
+    handlers={REVIEW_REQUESTED: REVIEW},
     reply_types=(REVIEW_COMPLETED, REVIEW_FAILED),
-    prepare=prepare,
-    finish=finish,
-    answer_schema=answer_schema(REVIEW_COMPLETED, ("summary", "findings")),
-    max_tool_calls=8,
 )

@@ -8,8 +8,8 @@ carries the task id and this variant, so each variant runs its own chain.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from events import (
@@ -19,10 +19,8 @@ from events import (
     TASK_FAILED,
     TASK_PLANNED,
     TASK_REQUESTED,
-    validate_data,
 )
-from shared.answers import check_answer, parse_json_answer
-from shared.role import AgentTask, Context, Reply, Role, failure
+from shared.role import AgentStep, Context, FailedReply, Prompt, Reply, Role
 
 INSTRUCTIONS = """\
 You plan work for a small team of agents:
@@ -61,15 +59,33 @@ WORKER_IMAGE = "ghcr.io/binks-functions/worker:0.1.0"
 CHECK_PURPOSE = "Parse every file of the repository and count its lines."
 
 
-def prepare(data: Mapping[str, Any], context: Context) -> AgentTask:
+@dataclass(frozen=True)
+class OrchestratorConfig:
+    """What the orchestrator reads from its environment, once."""
+
+    #: ``BINKS_WORKER_IMAGE``: the image the repository check runs in.
+    worker_image: str = WORKER_IMAGE
+
+
+def configure(env: Mapping[str, str], context: Context) -> OrchestratorConfig:
+    """``BINKS_WORKER_IMAGE`` (default :data:`WORKER_IMAGE`); set but empty is refused."""
+    image = env.get("BINKS_WORKER_IMAGE", WORKER_IMAGE).strip()
+    if not image:
+        raise ValueError("BINKS_WORKER_IMAGE is set but empty")
+    return OrchestratorConfig(worker_image=image)
+
+
+def plan_prompt(data: Mapping[str, Any], context: Context, config: OrchestratorConfig) -> Prompt:
     """The goal and what it is about; the orchestrator needs no tools."""
     lines = [f"Goal: {data['goal']}"]
     lines.append(f"Repository: {data.get('repository') or '(none)'}")
     lines.append(f"Namespace: {data.get('namespace') or '(none)'}")
-    return AgentTask(prompt="\n".join(lines), tools=())
+    return Prompt("\n".join(lines))
 
 
-def plan_steps(data: Mapping[str, Any], answer: Mapping[str, Any]) -> list[Reply]:
+def plan_steps(
+    data: Mapping[str, Any], answer: Mapping[str, Any], config: OrchestratorConfig
+) -> list[Reply]:
     """The work events the plan asks for, limited to what the request makes possible."""
     steps = []
     if answer["review"] and data.get("repository"):
@@ -86,7 +102,7 @@ def plan_steps(data: Mapping[str, Any], answer: Mapping[str, Any]) -> list[Reply
         job = {
             "namespace": data["namespace"],
             "name": "check",
-            "image": os.environ.get("BINKS_WORKER_IMAGE", WORKER_IMAGE),
+            "image": config.worker_image,
             "args": ["check", data["repository"]],
             "purpose": CHECK_PURPOSE,
         }
@@ -94,28 +110,27 @@ def plan_steps(data: Mapping[str, Any], answer: Mapping[str, Any]) -> list[Reply
     return steps
 
 
-def finish(data: Mapping[str, Any], answer: str, context: Context, elapsed_ms: int) -> Reply:
+def common_fields(data: Mapping[str, Any], context: Context) -> dict[str, Any]:
+    """What the plan and the failed event repeat of the request and the run."""
+    return {"goal": data["goal"], "model": context.model, "variant": context.variant}
+
+
+def planned(
+    data: Mapping[str, Any], answer: dict[str, Any], context: Context, config: OrchestratorConfig
+) -> Reply:
     """First work event as the reply; the rest and the plan as published events."""
-    common = {"goal": data["goal"], "model": context.model, "variant": context.variant}
-    try:
-        parsed = parse_json_answer(answer)
-        check_answer(parsed, ANSWER_SCHEMA)
-    except ValueError as problem:
-        reason = f"the model's answer is not a valid plan: {problem}"
-        return failure(TASK_FAILED, common, "invalid_model_answer", reason)
-    steps = plan_steps(data, parsed)
+    steps = plan_steps(data, answer, config)
     plan = {
-        **common,
-        "summary": parsed["summary"],
-        "steps": [{"type": step.type, "why": _why(step.type, parsed)} for step in steps],
+        **common_fields(data, context),
+        "summary": answer["summary"],
+        "steps": [{"type": step.type, "why": _why(step.type, answer)} for step in steps],
         "deadline_s": DEADLINE_S,
     }
-    validate_data(TASK_PLANNED, plan)
-    planned = Reply(TASK_PLANNED, plan)
+    plan_event = Reply(TASK_PLANNED, plan)
     if not steps:
-        return planned
+        return plan_event
     first, *rest = steps
-    return Reply(first.type, first.data, emits=(*rest, planned))
+    return Reply(first.type, first.data, emits=(*rest, plan_event))
 
 
 def _why(step_type: str, answer: Mapping[str, Any]) -> str:
@@ -126,12 +141,21 @@ def _why(step_type: str, answer: Mapping[str, Any]) -> str:
     return (answer["question"] or "inspect the namespace")[:500]
 
 
+PLAN = AgentStep(
+    instructions=INSTRUCTIONS,
+    ask=plan_prompt,
+    answer_schema=ANSWER_SCHEMA,
+    finish=planned,
+    on_unusable_answer=FailedReply(TASK_FAILED, common_fields, noun="plan"),
+    max_tool_calls=1,
+)
+
 ROLE = Role(
     name="orchestrator",
     title="Orchestrator",
     goal="Turn a person's goal into work for the code reviewer and the cluster operator.",
-    instructions=INSTRUCTIONS,
     request_type=TASK_REQUESTED,
+    handlers={TASK_REQUESTED: PLAN},
     reply_types=(
         REVIEW_REQUESTED,
         CLUSTER_INSPECT_REQUESTED,
@@ -139,8 +163,5 @@ ROLE = Role(
         TASK_PLANNED,
         TASK_FAILED,
     ),
-    prepare=prepare,
-    finish=finish,
-    answer_schema=ANSWER_SCHEMA,
-    max_tool_calls=1,
+    configure=configure,
 )

@@ -8,8 +8,8 @@ every step that failed or never answered, so a chain never just hangs.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from dataclasses import replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from events import (
@@ -25,8 +25,7 @@ from events import (
     TASK_PLANNED,
 )
 from functions.reporter.store import ReportStore, TaskState
-from shared.answers import check_answer, parse_json_answer
-from shared.role import AgentTask, Context, Prepared, Reply, Role
+from shared.role import AgentStep, Context, DirectStep, Fallback, Prompt, Reply, Role
 
 INSTRUCTIONS = """\
 You write the summary of a task report for a person. You get the goal, the plan,
@@ -51,8 +50,32 @@ STEP_TITLES = {
 }
 
 
-def store_for(context: Context) -> ReportStore:
-    return ReportStore(context.state_dir / f"reporter-{context.variant}.tasks.sqlite3")
+#: Every event the reporter records: the plan and each result a step can answer with.
+RECORDED = (
+    TASK_PLANNED,
+    REVIEW_COMPLETED,
+    REVIEW_FAILED,
+    CLUSTER_INSPECT_COMPLETED,
+    CLUSTER_INSPECT_FAILED,
+    CLUSTER_JOB_COMPLETED,
+    CLUSTER_JOB_FAILED,
+    TASK_FAILED,
+)
+
+
+@dataclass(frozen=True)
+class ReporterConfig:
+    """What the reporter's handlers share: the task store of this variant, and the
+    clock deadlines are measured with (seconds since the epoch)."""
+
+    store: ReportStore
+    clock: Callable[[], float] = time.time
+
+
+def configure(env: Mapping[str, str], context: Context) -> ReporterConfig:
+    """Open (or create) ``<state dir>/reporter-<variant>.tasks.sqlite3``."""
+    path = context.state_dir / f"reporter-{context.variant}.tasks.sqlite3"
+    return ReporterConfig(store=ReportStore(path))
 
 
 def results_text(state: TaskState) -> str:
@@ -78,24 +101,19 @@ def results_text(state: TaskState) -> str:
     return "\n".join(lines)
 
 
-def prepare(data: Mapping[str, Any], context: Context) -> Prepared:
-    """Record the event; ask the model for a summary once the task is ready to report.
-    A clock tick publishes the reports of tasks whose deadline passed in silence."""
-    if context.event_type == PING:
-        return overdue_reports(context)
-    store = store_for(context)
-    try:
-        store.record(context.task, context.event_type, data)
-        state = store.state(context.task)
-    finally:
-        store.close()
-    ready, steps = state.steps(time.time())
+def summary_prompt(
+    data: Mapping[str, Any], context: Context, config: ReporterConfig
+) -> Prompt | None:
+    """Record the event; ask the model for a summary once the task is ready to report."""
+    now = config.clock()
+    config.store.record(context.task, context.event_type, data, now)
+    state = config.store.state(context.task)
+    ready, steps = state.steps(now)
     if state.published or not ready:
         return None
     goal = (state.plan or {}).get("goal") or data.get("goal", "")
     status = "\n".join(f"- {STEP_TITLES.get(s['type'], s['type'])}: {s['status']}" for s in steps)
-    prompt = f"Goal: {goal}\nSteps:\n{status}\nResults:\n{results_text(state) or '(none)'}"
-    return AgentTask(prompt=prompt, tools=())
+    return Prompt(f"Goal: {goal}\nSteps:\n{status}\nResults:\n{results_text(state) or '(none)'}")
 
 
 def render_markdown(state: TaskState, steps: list[dict], summary: str, context: Context) -> str:
@@ -129,23 +147,20 @@ def render_markdown(state: TaskState, steps: list[dict], summary: str, context: 
     return "\n".join(lines) + "\n"
 
 
-def finish(data: Mapping[str, Any], answer: str, context: Context, elapsed_ms: int) -> Reply | None:
+def publish_report(
+    data: Mapping[str, Any], answer: dict[str, Any], context: Context, config: ReporterConfig
+) -> Reply | None:
     """Publish the report once: the first instance to mark the task publishes it."""
-    try:
-        parsed = parse_json_answer(answer)
-        check_answer(parsed, ANSWER_SCHEMA)
-        summary = parsed["summary"]
-    except ValueError as problem:
-        summary = f"(the model's summary was unusable: {problem})"[:600]
-    store = store_for(context)
-    try:
-        state = store.state(context.task)
-        if not store.mark_published(context.task):
-            return None  # another delivery published it meanwhile
-    finally:
-        store.close()
-    _, steps = state.steps(time.time())
-    return Reply(REPORT_PUBLISHED, report_data(state, steps, summary, context, data))
+    state = config.store.state(context.task)
+    if not config.store.mark_published(context.task):
+        return None  # another delivery published it meanwhile
+    _, steps = state.steps(config.clock())
+    return Reply(REPORT_PUBLISHED, report_data(state, steps, answer["summary"], context, data))
+
+
+def unusable_summary(problem: str) -> dict[str, Any]:
+    """The report still goes out; its summary says why the model's was not used."""
+    return {"summary": f"(the model's summary was unusable: {problem})"[:600]}
 
 
 def report_data(
@@ -167,56 +182,49 @@ def report_data(
     }
 
 
-def overdue_reports(context: Context) -> Reply | None:
-    """Reports of every task past its deadline, without the model: the summary says
-    what is missing (a step that never answers must not hold a report forever)."""
-    store = store_for(context)
+def overdue_reports(
+    data: Mapping[str, Any], context: Context, config: ReporterConfig
+) -> Reply | None:
+    """On a clock tick: the reports of every task past its deadline, without the model;
+    the summary says what is missing (a step that never answers must not hold a report
+    forever)."""
+    store = config.store
     reports = []
-    try:
-        now = time.time()
-        for task in store.overdue(now):
-            state = store.state(task)
-            if not store.mark_published(task):
-                continue
-            _, steps = state.steps(now)
-            missing = [
-                STEP_TITLES.get(s["type"], s["type"]) for s in steps if s["status"] == "missing"
-            ]
-            summary = (
-                f"The deadline passed with {len(missing)} of {len(steps)} steps unanswered: "
-                + ", ".join(missing)
-                + "."
-            )
-            task_context = replace(context, task=task)
-            data = report_data(state, steps, summary, task_context)
-            reports.append(Reply(REPORT_PUBLISHED, data, task=task))
-    finally:
-        store.close()
+    now = config.clock()
+    for task in store.overdue(now):
+        state = store.state(task)
+        if not store.mark_published(task):
+            continue
+        _, steps = state.steps(now)
+        missing = [STEP_TITLES.get(s["type"], s["type"]) for s in steps if s["status"] == "missing"]
+        summary = (
+            f"The deadline passed with {len(missing)} of {len(steps)} steps unanswered: "
+            + ", ".join(missing)
+            + "."
+        )
+        task_data = report_data(state, steps, summary, replace(context, task=task))
+        reports.append(Reply(REPORT_PUBLISHED, task_data, task=task))
     if not reports:
         return None
     first, *rest = reports
     return replace(first, emits=tuple(rest))
 
 
+SUMMARY = AgentStep(
+    instructions=INSTRUCTIONS,
+    ask=summary_prompt,
+    answer_schema=ANSWER_SCHEMA,
+    finish=publish_report,
+    on_unusable_answer=Fallback(unusable_summary),
+    max_tool_calls=1,
+)
+
 ROLE = Role(
     name="reporter",
     title="Reporter",
     goal="Report to a person what the team did for their task, and what failed.",
-    instructions=INSTRUCTIONS,
     request_type=TASK_PLANNED,
-    also_accepts=(
-        REVIEW_COMPLETED,
-        REVIEW_FAILED,
-        CLUSTER_INSPECT_COMPLETED,
-        CLUSTER_INSPECT_FAILED,
-        CLUSTER_JOB_COMPLETED,
-        CLUSTER_JOB_FAILED,
-        TASK_FAILED,
-        PING,
-    ),
+    handlers={**dict.fromkeys(RECORDED, SUMMARY), PING: DirectStep(overdue_reports)},
     reply_types=(REPORT_PUBLISHED,),
-    prepare=prepare,
-    finish=finish,
-    answer_schema=ANSWER_SCHEMA,
-    max_tool_calls=1,
+    configure=configure,
 )

@@ -1,7 +1,7 @@
 """What the reporter knows about each task, kept outside the process.
 
 A function that scales to zero forgets everything, so plans and results live in
-a SQLite file (``$BINKS_STATE_DIR/reporter-<variant>.sqlite3``). Locally that is
+a SQLite file (``$BINKS_STATE_DIR/reporter-<variant>.tasks.sqlite3``). Locally that is
 a directory on the machine; on a cluster, a volume the reporter's instances
 share (a ReadWriteMany PVC, or one instance: ``max-scale: "1"``).
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -67,41 +68,49 @@ class TaskState:
 
 
 class ReportStore:
+    """Plans, results and published reports by task; one connection, opened when the
+    reporter is configured, shared by the server's threads (each call holds a lock),
+    and by other instances through the file."""
+
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None, timeout=10)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, isolation_level=None, timeout=10, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
 
     def close(self) -> None:
-        self._db.close()
+        with self._lock:
+            self._db.close()
 
-    def record(self, task: str, event_type: str, data: Mapping[str, Any]) -> None:
-        """Remember a plan or a result of ``task``."""
-        now = time.time()
-        if event_type == TASK_PLANNED:
-            deadline = now + float(data.get("deadline_s", 600))
-            self._db.execute(
-                "INSERT OR IGNORE INTO plans VALUES (?, ?, ?)",
-                (task, json.dumps(dict(data)), deadline),
-            )
-        else:
-            self._db.execute(
-                "INSERT INTO parts VALUES (?, ?, ?, ?)",
-                (task, event_type, json.dumps(dict(data)), now),
-            )
+    def record(self, task: str, event_type: str, data: Mapping[str, Any], now: float) -> None:
+        """Remember a plan (its deadline counted from ``now``) or a result of ``task``."""
+        with self._lock:
+            if event_type == TASK_PLANNED:
+                deadline = now + float(data.get("deadline_s", 600))
+                self._db.execute(
+                    "INSERT OR IGNORE INTO plans VALUES (?, ?, ?)",
+                    (task, json.dumps(dict(data)), deadline),
+                )
+            else:
+                self._db.execute(
+                    "INSERT INTO parts VALUES (?, ?, ?, ?)",
+                    (task, event_type, json.dumps(dict(data)), now),
+                )
 
     def state(self, task: str) -> TaskState:
-        plan = self._db.execute(
-            "SELECT plan, deadline FROM plans WHERE task = ?", (task,)
-        ).fetchone()
-        parts = {
-            row[0]: json.loads(row[1])
-            for row in self._db.execute(
-                "SELECT type, data FROM parts WHERE task = ? ORDER BY at", (task,)
-            )
-        }
-        published = self._db.execute("SELECT 1 FROM reports WHERE task = ?", (task,)).fetchone()
+        """Everything recorded of ``task`` so far."""
+        with self._lock:
+            plan = self._db.execute(
+                "SELECT plan, deadline FROM plans WHERE task = ?", (task,)
+            ).fetchone()
+            parts = {
+                row[0]: json.loads(row[1])
+                for row in self._db.execute(
+                    "SELECT type, data FROM parts WHERE task = ? ORDER BY at", (task,)
+                )
+            }
+            published = self._db.execute("SELECT 1 FROM reports WHERE task = ?", (task,)).fetchone()
         return TaskState(
             plan=json.loads(plan[0]) if plan else None,
             deadline=plan[1] if plan else None,
@@ -111,16 +120,18 @@ class ReportStore:
 
     def overdue(self, now: float) -> list[str]:
         """Tasks whose deadline has passed and whose report is not published, oldest first."""
-        rows = self._db.execute(
-            "SELECT task FROM plans WHERE deadline <= ? AND task NOT IN (SELECT task FROM reports)"
-            " ORDER BY deadline LIMIT 100",
-            (now,),
-        )
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT task FROM plans WHERE deadline <= ?"
+                " AND task NOT IN (SELECT task FROM reports) ORDER BY deadline LIMIT 100",
+                (now,),
+            ).fetchall()
         return [row[0] for row in rows]
 
     def mark_published(self, task: str) -> bool:
         """True for the one caller that publishes ``task``'s report."""
-        cursor = self._db.execute(
-            "INSERT OR IGNORE INTO reports VALUES (?, ?)", (task, time.time())
-        )
-        return cursor.rowcount == 1
+        with self._lock:
+            cursor = self._db.execute(
+                "INSERT OR IGNORE INTO reports VALUES (?, ?)", (task, time.time())
+            )
+            return cursor.rowcount == 1

@@ -10,7 +10,7 @@ import sys
 
 os.environ.setdefault("AGNO_TELEMETRY", "false")  # no network here; read at import
 
-from shared.role import AgentTask, ModelSettings, Role, answer_format
+from shared.role import AgentTask, ModelSettings, Role
 from shared.runtime.errors import ModelUnavailable
 
 
@@ -38,12 +38,11 @@ from agno.run.base import RunStatus  # noqa: E402
 
 
 class AgnoRunner:
-    """Runs a role as one agno ``Agent`` per task."""
+    """Runs each :class:`AgentTask` as one agno ``Agent``."""
 
     variant = "agno"
 
-    def __init__(self, role: Role, model: ModelSettings) -> None:
-        self.role = role
+    def __init__(self, model: ModelSettings) -> None:
         self.model = model
 
     def _agent(self, task: AgentTask) -> Agent:
@@ -51,7 +50,7 @@ class AgnoRunner:
             id=self.model.name,
             host=self.model.host,
             timeout=self.model.timeout_s,
-            format=answer_format(self.role, self.model),
+            format=dict(task.answer_format) if task.answer_format else None,
             options={
                 "temperature": self.model.temperature,
                 "num_predict": self.model.max_tokens,
@@ -59,12 +58,12 @@ class AgnoRunner:
             },
         )
         return Agent(
-            name=self.role.title,
+            name=task.title,
             model=model,
-            description=self.role.goal,
-            instructions=self.role.instructions,
+            description=task.goal,
+            instructions=task.instructions,
             tools=[tool.function for tool in task.tools],
-            tool_call_limit=self.role.max_tool_calls,
+            tool_call_limit=task.max_tool_calls,
             telemetry=False,
         )
 
@@ -80,4 +79,5 @@ class AgnoRunner:
 
 
 def build_runner(role: Role, model: ModelSettings) -> AgnoRunner:
-    return AgnoRunner(role, model)
+    """The runner for ``model``; ``role`` is unused (each task says who the agent is)."""
+    return AgnoRunner(model)

@@ -21,7 +21,7 @@ from crewai import LLM, Agent
 from crewai.events.event_listener import event_listener
 from crewai.tools import tool as crewai_tool
 
-from shared.role import AgentTask, ModelSettings, Role, answer_format
+from shared.role import AgentTask, ModelSettings, Role
 from shared.runtime.errors import ModelUnavailable
 
 # crewai's console formatter is created verbose for the whole process and draws a panel
@@ -32,12 +32,11 @@ logging.getLogger("crewai.llms.base_llm").setLevel(logging.ERROR)
 
 
 class CrewaiRunner:
-    """Runs a role as one crewai ``Agent`` (``Agent.kickoff``, no Crew) per task."""
+    """Runs each :class:`AgentTask` as one crewai ``Agent`` (``Agent.kickoff``, no Crew)."""
 
     variant = "crewai"
 
-    def __init__(self, role: Role, model: ModelSettings) -> None:
-        self.role = role
+    def __init__(self, model: ModelSettings) -> None:
         self.model = model
 
     def _agent(self, task: AgentTask) -> Agent:
@@ -49,30 +48,18 @@ class CrewaiRunner:
             temperature=self.model.temperature,
             max_tokens=self.model.max_tokens,
             seed=self.model.seed,
-            **self._structured_output(),
+            **_structured_output(task),
         )
         return Agent(
-            role=self.role.title,
-            goal=self.role.goal,
-            backstory=self.role.instructions,
+            role=task.title,
+            goal=task.goal,
+            backstory=task.instructions,
             llm=llm,
             tools=[crewai_tool(tool.name)(tool.function) for tool in task.tools],
-            max_iter=self.role.max_tool_calls,
+            max_iter=task.max_tool_calls,
             allow_delegation=False,
             verbose=False,
         )
-
-    def _structured_output(self) -> dict:
-        # crewai's own response_format takes only json_object or a pydantic class,
-        # so the JSON Schema travels as-is in the request body, as agno's does.
-        schema = answer_format(self.role, self.model)
-        if schema is None:
-            return {}
-        response_format = {
-            "type": "json_schema",
-            "json_schema": {"name": "answer", "schema": schema},
-        }
-        return {"extra_body": {"response_format": response_format}}
 
     def run(self, task: AgentTask) -> str:
         agent = self._agent(task)  # our code: a bug here is a 500, not a model outage
@@ -83,5 +70,18 @@ class CrewaiRunner:
         return str(output.raw or "")
 
 
+def _structured_output(task: AgentTask) -> dict:
+    # crewai's own response_format takes only json_object or a pydantic class,
+    # so the JSON Schema travels as-is in the request body, as agno's does.
+    if not task.answer_format:
+        return {}
+    response_format = {
+        "type": "json_schema",
+        "json_schema": {"name": "answer", "schema": dict(task.answer_format)},
+    }
+    return {"extra_body": {"response_format": response_format}}
+
+
 def build_runner(role: Role, model: ModelSettings) -> CrewaiRunner:
-    return CrewaiRunner(role, model)
+    """The runner for ``model``; ``role`` is unused (each task says who the agent is)."""
+    return CrewaiRunner(model)

@@ -1,10 +1,16 @@
-"""The app factory: one role + one variant → a Knative-ready Flask service."""
+"""The app factory: one role + one variant → a Knative-ready Flask service.
+
+``create_app`` is the one door: the environment comes in as a mapping (a copy of
+``os.environ`` when none is given), is read once here, and the role's ``configure``
+turns it into what its handlers need. Nothing reads the environment per request.
+"""
 
 from __future__ import annotations
 
 import os
 import time
 from collections.abc import Mapping
+from typing import Any
 
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -22,6 +28,10 @@ HEALTH_LIVENESS = "/health/liveness"
 HEALTH_READINESS = "/health/readiness"
 
 
+class RoleNotConfigured(RuntimeError):
+    """The role's ``configure`` failed, so there is no app and nothing to serve."""
+
+
 def create_app(
     role: Role,
     variant: str,
@@ -31,32 +41,49 @@ def create_app(
 ) -> Flask:
     """Build the HTTP service for ``role`` on ``variant``.
 
-    The framework is imported and the runner built here, before the app is
-    returned, so a served app is a ready app. Tests pass ``runner`` and ``env``.
+    Everything is set up before the app is returned, so a served app is a ready app:
+    the settings are read, the role's ``configure(env, context)`` runs once, and the
+    framework is imported and the runner built. ``/health/readiness`` therefore answers
+    200 from the first request on. A ``configure`` that fails logs one JSON line
+    (``"msg": "configure failed"``) and raises :class:`RoleNotConfigured`: the process
+    exits before it listens, as func-python's failed ``start`` does, so Knative keeps
+    the revision not ready and shows the log's tail as the container's termination
+    message instead of routing traffic to an instance that can only fail.
+
+    Tests pass ``runner`` and ``env`` (the whole environment the app may see).
     """
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}; expected one of {VARIANTS}")
-    env = os.environ if env is None else env
+    env = dict(os.environ if env is None else env)
     settings = Settings.from_env(env, default_service=f"{role.name}-{variant}")
     logs.configure()
-    if runner is None:
-        from shared.frameworks import load_runner
-
-        model = ModelSettings(
-            name=settings.model,
-            host=settings.ollama_host,
-            structured_answer=settings.structured_answer,
-            timeout_s=settings.model_timeout_s,
-        )
-        runner = load_runner(variant, role, model)
     context = Context(
         variant=variant,
         model=settings.model,
         workspace=settings.workspace,
         state_dir=settings.state_dir,
     )
+    config = _configure(role, env, context, settings.service)
+    if runner is None:
+        from shared.frameworks import load_runner
+
+        model = ModelSettings(
+            name=settings.model,
+            host=settings.ollama_host,
+            timeout_s=settings.model_timeout_s,
+        )
+        runner = load_runner(variant, role, model)
     seen = SeenEvents(settings.state_dir / f"{settings.service}.seen.sqlite3")
-    dispatch = Dispatcher(role, runner, context, settings.service, settings.sink, seen)
+    dispatch = Dispatcher(
+        role,
+        runner,
+        context,
+        settings.service,
+        settings.sink,
+        seen,
+        config=config,
+        structured_answer=settings.structured_answer,
+    )
 
     app = Flask(settings.service)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
@@ -127,6 +154,18 @@ def create_app(
         workspace=str(settings.workspace),
     )
     return app
+
+
+def _configure(role: Role, env: Mapping[str, str], context: Context, service: str) -> Any:
+    """Run ``role.configure`` once; a failure is logged and raised as RoleNotConfigured."""
+    try:
+        return role.configure(env, context)
+    except Exception as problem:
+        reason = f"{type(problem).__name__}: {problem}"
+        logs.log_line(
+            msg="configure failed", service=service, variant=context.variant, error=reason
+        )
+        raise RoleNotConfigured(f"{service} cannot start: {reason}") from problem
 
 
 def _body() -> bytes:

@@ -20,7 +20,7 @@ from events import (
     load_example,
     validate_data,
 )
-from shared.role import Context, Reply, Role, Runner, run_role
+from shared.role import Context, Reply, Role, Runner, run_step
 from shared.runtime.cloudevent import Incoming, encode_binary
 from shared.runtime.errors import InvalidData, InvalidEvent, SinkUnavailable, UnsupportedEvent
 from shared.runtime.idempotency import SeenEvents
@@ -43,7 +43,11 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Dispatcher:
-    """Routes decoded requests to one role run by one variant's runner."""
+    """Routes decoded requests to one role run by one variant's runner.
+
+    ``config`` is what the role's ``configure`` returned; every handler gets it.
+    ``structured_answer``: send each agent step's answer schema as structured output.
+    """
 
     role: Role
     runner: Runner
@@ -51,6 +55,8 @@ class Dispatcher:
     service: str
     sink: str = ""
     seen: SeenEvents | None = None
+    config: Any = None
+    structured_answer: bool = False
 
     def __call__(self, incoming: Incoming) -> Outcome:
         if incoming.mode == "plain":
@@ -147,7 +153,14 @@ class Dispatcher:
         except DataError as invalid:
             raise InvalidData(str(invalid), {**invalid.errors, **self._help()}) from None
         context = replace(self.context, event_type=event_type, task=task)
-        reply = run_role(self.role, self.runner, data, context)
+        reply = run_step(
+            self.role,
+            self.runner,
+            data,
+            context,
+            self.config,
+            structured_answer=self.structured_answer,
+        )
         if reply is not None:
             validate_data(reply.type, reply.data)  # our own contract: a bug here is a 500
         return reply

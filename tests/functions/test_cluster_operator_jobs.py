@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from events import CLUSTER_JOB_COMPLETED, CLUSTER_JOB_FAILED, validate_data
-from functions.cluster_operator.backends import KubernetesBackend
+from functions.cluster_operator.backends import ClusterBackend, KubernetesBackend
+from functions.cluster_operator.config import OperatorConfig, configure
 from functions.cluster_operator.jobs import job_name, run_job
 from functions.cluster_operator.policy import Policy
 from shared.role import Context
@@ -35,13 +36,17 @@ def api() -> Iterator[KubernetesStandIn]:
     stand_in.close()
 
 
+def config(backend: ClusterBackend | None, job_wait_s: float = 120.0) -> OperatorConfig:
+    return OperatorConfig(POLICY, backend, job_wait_s)
+
+
 def posts(api: KubernetesStandIn) -> list[dict]:
     return [json.loads(body) for method, _, body in api.requests if method == "POST"]
 
 
 def test_a_requested_job_runs_bounded_and_its_outcome_is_reported(api) -> None:
-    reply = run_job(REQUEST, CONTEXT, KubernetesBackend(api.api_client()), POLICY)
-    assert reply.type == CLUSTER_JOB_COMPLETED and not reply.failed
+    reply = run_job(REQUEST, CONTEXT, config(KubernetesBackend(api.api_client())))
+    assert reply.type == CLUSTER_JOB_COMPLETED and not reply.failed, reply
     validate_data(reply.type, reply.data)
     assert reply.data["outcome"] == "succeeded" and reply.data["succeeded"] == 1
     assert reply.data["name"] == job_name(REQUEST, CONTEXT) and "-crewai-" in reply.data["name"]
@@ -53,9 +58,9 @@ def test_a_requested_job_runs_bounded_and_its_outcome_is_reported(api) -> None:
 
 
 def test_a_redelivered_request_finds_its_job_instead_of_starting_another(api) -> None:
-    backend = KubernetesBackend(api.api_client())
-    first = run_job(REQUEST, CONTEXT, backend, POLICY)
-    again = run_job(REQUEST, CONTEXT, backend, POLICY)
+    operator = config(KubernetesBackend(api.api_client()))
+    first = run_job(REQUEST, CONTEXT, operator)
+    again = run_job(REQUEST, CONTEXT, operator)
     assert again.data["name"] == first.data["name"] and again.data["outcome"] == "succeeded"
     assert len(api.jobs) == 1  # the second POST got 409 AlreadyExists
 
@@ -69,7 +74,7 @@ def test_a_redelivered_request_finds_its_job_instead_of_starting_another(api) ->
     ],
 )
 def test_a_job_outside_the_policy_fails_and_is_never_sent(api, change, reason) -> None:
-    reply = run_job({**REQUEST, **change}, CONTEXT, KubernetesBackend(api.api_client()), POLICY)
+    reply = run_job({**REQUEST, **change}, CONTEXT, config(KubernetesBackend(api.api_client())))
     assert reply.type == CLUSTER_JOB_FAILED and reply.failed
     assert reply.data["error"] == "refused" and reason in reply.data["reason"]
     validate_data(reply.type, reply.data)
@@ -77,7 +82,7 @@ def test_a_job_outside_the_policy_fails_and_is_never_sent(api, change, reason) -
 
 
 def test_without_a_cluster_the_step_fails_with_the_reason() -> None:
-    reply = run_job(REQUEST, CONTEXT, None, POLICY)
+    reply = run_job(REQUEST, CONTEXT, config(None))
     assert reply.type == CLUSTER_JOB_FAILED and reply.data["error"] == "no_cluster"
 
 
@@ -94,16 +99,30 @@ class SlowBackend:
         return "still working\n"
 
 
-def test_the_wait_is_bounded_and_a_running_job_says_so(monkeypatch) -> None:
-    monkeypatch.setenv("BINKS_JOB_WAIT_S", "5")
+def test_the_wait_is_bounded_and_a_running_job_says_so() -> None:
     now = [0.0]
     reply = run_job(
         REQUEST,
         CONTEXT,
-        SlowBackend(),
-        POLICY,
+        config(SlowBackend(), job_wait_s=5),
         clock=lambda: now[0],
         sleep=lambda s: now.__setitem__(0, now[0] + s),
     )
     assert reply.data["outcome"] == "running" and reply.data["active"] == 1
     assert reply.data["elapsed_ms"] == 5000
+
+
+def test_the_job_wait_comes_from_the_environment_once_at_most_the_deadline() -> None:
+    def wait(value: str | None) -> float:
+        env = {"BINKS_JOB_IMAGES": "ghcr.io/binks-functions/worker"}
+        if value is not None:
+            env["BINKS_JOB_WAIT_S"] = value
+        return configure(env, CONTEXT).job_wait_s
+
+    assert (wait(None), wait("5"), wait("0"), wait("9999")) == (120.0, 5.0, 0.0, 600.0)
+
+
+@pytest.mark.parametrize("value", ["soon", "-1", "nan"])
+def test_a_bad_job_wait_is_refused_by_name(value: str) -> None:
+    with pytest.raises(ValueError, match="BINKS_JOB_WAIT_S"):
+        configure({"BINKS_JOB_WAIT_S": value}, CONTEXT)

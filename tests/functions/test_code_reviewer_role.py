@@ -1,4 +1,5 @@
-"""The code-reviewer role: request → prompt + tools, answer → reply event."""
+"""The code-reviewer role: request → prompt + tools, checked answer → reply event, and
+its app on both variants (unusable answers fail once, as ``invalid_model_answer``)."""
 
 from __future__ import annotations
 
@@ -7,44 +8,67 @@ from pathlib import Path
 
 import pytest
 
-from functions.code_reviewer.role import ROLE
+from events import REVIEW_COMPLETED, REVIEW_FAILED, REVIEW_REQUESTED, VARIANTS, schema_for
+from functions.code_reviewer.role import REVIEW, ROLE, review_completed, review_prompt
 from shared.role import Context
 from shared.runtime.errors import BadRequest
 
+from .apps import ScriptedRunner, role_app, send
+
 REPO = Path(__file__).parents[2]
-CONTEXT = Context(variant="crewai", model="m", workspace=REPO / "workspace")
+CONTEXT = Context(variant="crewai", model="m", workspace=REPO / "workspace", elapsed_ms=1234)
 FINDING = {"path": "a.py", "line": 3, "severity": "low", "message": "m"}
+WORKSPACE = {"BINKS_REPO_BASE": str(REPO / "workspace"), "BINKS_MODEL": "m"}
 
 
-def test_prepare_builds_the_prompt_from_the_request() -> None:
+def test_the_prompt_comes_from_the_request_with_tools_bound_to_the_repository() -> None:
     request = {"repository": "sample-repo", "focus": "SQL", "paths": ["inventory.py"]}
-    task = ROLE.prepare(request, CONTEXT)
-    assert "'sample-repo'" in task.prompt
-    assert "Focus on: SQL." in task.prompt and "inventory.py" in task.prompt
-    assert [tool.name for tool in task.tools] == ["list_files", "read_file", "search_text"]
-    assert "inventory.py" in task.tools[0].function()
+    prompt = review_prompt(request, CONTEXT, None)
+    assert "'sample-repo'" in prompt.text
+    assert "Focus on: SQL." in prompt.text and "inventory.py" in prompt.text
+    assert [tool.name for tool in prompt.tools] == ["list_files", "read_file", "search_text"]
+    assert "inventory.py" in prompt.tools[0].function()
 
 
 @pytest.mark.parametrize("repository", ["../", "/etc", "bench/no-such-repo"])
-def test_prepare_refuses_repositories_it_may_not_read(repository: str) -> None:
+def test_the_prompt_refuses_repositories_it_may_not_read(repository: str) -> None:
     with pytest.raises(BadRequest):
-        ROLE.prepare({"repository": repository}, CONTEXT)
+        review_prompt({"repository": repository}, CONTEXT, None)
 
 
-def test_finish_caps_findings_and_adds_run_facts() -> None:
-    answer = json.dumps({"summary": "s", "findings": [FINDING] * 5})
-    reply = ROLE.finish({"repository": "r", "max_findings": 2}, answer, CONTEXT, 1234)
-    assert reply.type == "dev.binks.review.completed" and not reply.failed
+def test_the_reply_caps_findings_and_adds_run_facts() -> None:
+    answer = {"summary": "s", "findings": [FINDING] * 5}
+    reply = review_completed({"repository": "r", "max_findings": 2}, answer, CONTEXT, None)
+    assert reply.type == REVIEW_COMPLETED and not reply.failed
     assert reply.data == {
         "repository": "r",
-        "summary": "s",
-        "findings": [FINDING, FINDING],
         "model": "m",
         "variant": "crewai",
+        "summary": "s",
+        "findings": [FINDING, FINDING],
         "duration_ms": 1234,
     }
 
 
+def test_the_answer_schema_is_the_completed_event_s_own_fields() -> None:
+    event = schema_for(REVIEW_COMPLETED)
+    assert REVIEW.answer_schema["properties"]["summary"] == event["properties"]["summary"]
+    assert REVIEW.answer_schema["required"] == ["summary", "findings"]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_variant_app_answers_with_the_checked_findings(variant: str, tmp_path) -> None:
+    runner = ScriptedRunner(variant, json.dumps({"summary": "s", "findings": [FINDING]}))
+    client = role_app(ROLE, runner, tmp_path, **WORKSPACE)
+    answered = send(client, REVIEW_REQUESTED, {"repository": "sample-repo"})
+    assert (answered.status, answered.type) == (200, REVIEW_COMPLETED), answered
+    assert answered.data["findings"] == [FINDING] and answered.data["variant"] == variant
+    (task,) = runner.tasks
+    assert (task.title, task.max_tool_calls) == ("Code Reviewer", 8)
+    assert task.instructions == REVIEW.instructions and task.answer_format is None
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize(
     ("answer", "reason"),
     [
@@ -54,8 +78,24 @@ def test_finish_caps_findings_and_adds_run_facts() -> None:
         ("{broken", "not a valid review"),
     ],
 )
-def test_finish_reports_unusable_answers_as_failed(answer: str, reason: str) -> None:
-    reply = ROLE.finish({"repository": "r"}, answer, CONTEXT, 5)
-    assert reply.failed and reply.type == "dev.binks.review.failed"
-    assert reply.data["error"] == "invalid_model_answer"
-    assert reason in reply.data["reason"]
+def test_variant_app_reports_an_unusable_answer_as_failed(variant, answer, reason, tmp_path):
+    client = role_app(ROLE, ScriptedRunner(variant, answer), tmp_path, **WORKSPACE)
+    answered = send(client, REVIEW_REQUESTED, {"repository": "sample-repo"})
+    assert (answered.status, answered.type) == (200, REVIEW_FAILED), answered
+    assert answered.data == {
+        "repository": "sample-repo",
+        "model": "m",
+        "variant": variant,
+        "error": "invalid_model_answer",
+        "reason": answered.data["reason"],
+    }
+    assert answered.data["reason"].startswith("the model's answer is not a valid review: ")
+    assert reason in answered.data["reason"], answered.data["reason"]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_variant_app_sends_the_checked_schema_as_structured_output(variant, tmp_path) -> None:
+    runner = ScriptedRunner(variant, json.dumps({"summary": "s", "findings": []}))
+    client = role_app(ROLE, runner, tmp_path, BINKS_STRUCTURED_ANSWER="true", **WORKSPACE)
+    assert send(client, REVIEW_REQUESTED, {"repository": "sample-repo"}).status == 200
+    assert runner.tasks[0].answer_format == REVIEW.answer_schema

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from functions.code_reviewer.role import ROLE
+from functions.code_reviewer.role import review_prompt
 from functions.code_reviewer.tools import (
     MAX_FILE_BYTES,
     MAX_HITS,
@@ -199,8 +199,8 @@ def test_paths_in_skipped_or_excluded_directories_are_refused(
 
 def test_the_role_excludes_its_state_directory_from_the_workspace(cluttered: Path) -> None:
     context = Context("agno", "m", workspace=cluttered.parent, state_dir=cluttered / "state")
-    task = ROLE.prepare({"repository": "repo"}, context)
-    reviewer = {tool.name: tool.function for tool in task.tools}
+    prompt = review_prompt({"repository": "repo"}, context, None)
+    reviewer = {tool.name: tool.function for tool in prompt.tools}
     assert "state/" not in reviewer["list_files"]()
     assert "excluded from reading" in reviewer["read_file"]("state/reviewer.txt")
 

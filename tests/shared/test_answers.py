@@ -6,8 +6,14 @@ import json
 
 import pytest
 
-from shared.answers import check_answer
-from shared.answers import parse_json_answer as parse_answer
+from shared.answers import UnusableAnswer, check_answer, parse_json_answer, read_answer
+
+SCHEMA = {
+    "type": "object",
+    "properties": {"n": {"type": "integer"}, "s": {"type": "string", "minLength": 1}},
+    "required": ["n", "s"],
+    "additionalProperties": False,
+}
 
 
 @pytest.mark.parametrize(
@@ -18,18 +24,42 @@ from shared.answers import parse_json_answer as parse_answer
         'Sure! {"summary": "s", "findings": []} Hope it helps.',
     ],
 )
-def test_parse_answer_tolerates_fences_and_prose(text: str) -> None:
-    assert parse_answer(text) == {"summary": "s", "findings": []}
+def test_parse_tolerates_fences_and_prose(text: str) -> None:
+    assert parse_json_answer(text) == {"summary": "s", "findings": []}
 
 
-@pytest.mark.parametrize("text", ["no json here", "[1, 2]", "{broken"])
-def test_parse_answer_refuses_what_is_not_an_object(text: str) -> None:
-    with pytest.raises(ValueError):
-        parse_answer(text)
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("no json here", "the answer contains no JSON object"),
+        ("[1, 2]", "the answer contains no JSON object"),
+        ("{broken", "the answer contains no JSON object"),
+        ("{broken}", "Expecting property name enclosed in double quotes"),
+    ],
+)
+def test_parse_refuses_what_is_not_an_object(text: str, problem: str) -> None:
+    with pytest.raises(UnusableAnswer) as refused:
+        parse_json_answer(text)
+    assert problem in str(refused.value), str(refused.value)
 
 
-def test_check_answer_names_the_field() -> None:
-    schema = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
-    check_answer({"n": 1}, schema)
-    with pytest.raises(ValueError, match="n: 'x' is not of type 'integer'"):
-        check_answer({"n": "x"}, schema)
+def test_check_names_every_field_that_breaks_the_schema() -> None:
+    check_answer({"n": 1, "s": "x"}, SCHEMA)
+    with pytest.raises(UnusableAnswer) as refused:
+        check_answer({"n": "x", "s": "", "extra": True}, SCHEMA)
+    assert str(refused.value) == (
+        "(answer): Additional properties are not allowed ('extra' was unexpected); "
+        "n: 'x' is not of type 'integer'; "
+        "s: '' should be non-empty"
+    )
+
+
+def test_an_unusable_answer_is_a_value_error() -> None:
+    assert issubclass(UnusableAnswer, ValueError)
+
+
+def test_read_parses_then_checks() -> None:
+    assert read_answer('ok: {"n": 2, "s": "y"}', SCHEMA) == {"n": 2, "s": "y"}
+    with pytest.raises(UnusableAnswer) as refused:
+        read_answer('{"n": 2}', SCHEMA)
+    assert str(refused.value) == "(answer): 's' is a required property"

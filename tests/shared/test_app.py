@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from flask.testing import FlaskClient
 from functions.code_reviewer.role import ROLE
 from shared.role import AgentTask
 from shared.runtime import create_app
+from shared.runtime.app import RoleNotConfigured
 from shared.runtime.errors import ModelUnavailable
 
 REPO = Path(__file__).parents[2]
@@ -228,16 +230,55 @@ def test_health_endpoints(client: FlaskClient, path: str) -> None:
     assert client.get(path).status_code == 200
 
 
+def event_lines(err: str) -> list[dict]:
+    return [json.loads(line) for line in err.splitlines() if '"msg": "event"' in line]
+
+
 def test_one_json_log_line_per_event_that_cannot_be_forged(client, capfd) -> None:
     capfd.readouterr()
-    post_event(client, **{"ce-source": '/x%0A{"forged": true}', "ce-binkstask": "t1"})
-    lines = [line for line in capfd.readouterr().err.splitlines() if '"msg": "event"' in line]
-    assert len(lines) == 1
-    entry = json.loads(lines[0])
-    assert entry["source"] == '/x\n{"forged": true}'
+    forged_id = 'req-1", "forged": true, "x": "'
+    post_event(client, **{"ce-id": forged_id, "ce-binkstask": "t1"})
+    (entry,) = event_lines(capfd.readouterr().err)
+    assert entry["id"] == forged_id and "forged" not in entry, entry
     assert (entry["status"], entry["task"], entry["variant"]) == (200, "t1", "agno")
-    assert entry["type"] == "dev.binks.review.requested" and entry["id"] == "req-1"
+    assert entry["type"] == "dev.binks.review.requested" and entry["source"] == "/tests"
     assert isinstance(entry["duration_ms"], int)
+
+
+def test_a_refused_event_is_one_log_line_too(client, capfd) -> None:
+    capfd.readouterr()
+    response = post_event(client, **{"ce-source": '/x%0A{"forged": true}'})
+    (entry,) = event_lines(capfd.readouterr().err)
+    assert (response.status_code, entry["status"]) == (400, 400), entry
+    assert "forged" not in entry
+
+
+def test_configure_runs_once_with_the_environment_create_app_was_given() -> None:
+    seen: list[dict] = []
+    role = replace(ROLE, configure=lambda env, context: seen.append(dict(env)))
+    env = {"BINKS_STATE_DIR": os.environ["BINKS_STATE_DIR"], "ONLY_THIS": "1"}
+    client = create_app(role, "agno", runner=FakeRunner(ANSWER_TEXT), env=env).test_client()
+    assert client.get("/health/readiness").status_code == 200
+    assert seen == [env]
+
+
+def test_a_failed_configure_refuses_to_build_the_app_and_says_why(capfd) -> None:
+    def configure(env, context):
+        raise ValueError("BINKS_SOMETHING must be a number, got 'x'")
+
+    role = replace(ROLE, configure=configure)
+    env = {"BINKS_STATE_DIR": os.environ["BINKS_STATE_DIR"]}
+    with pytest.raises(RoleNotConfigured, match="code-reviewer-agno cannot start") as refused:
+        create_app(role, "agno", runner=FakeRunner(ANSWER_TEXT), env=env)
+    assert isinstance(refused.value.__cause__, ValueError)
+    lines = [json.loads(line) for line in capfd.readouterr().err.splitlines()]
+    assert lines[-1] == {
+        "msg": "configure failed",
+        "service": "code-reviewer-agno",
+        "variant": "agno",
+        "error": "ValueError: BINKS_SOMETHING must be a number, got 'x'",
+    }
+    assert not any(line.get("msg") == "ready" for line in lines)
 
 
 def test_unknown_variant_cannot_build_an_app() -> None:

@@ -1,4 +1,6 @@
-"""At-least-once delivery meets idempotent handlers; roles publish extra events to K_SINK."""
+"""``shared.runtime.dispatch``: requests routed to the role's step by event type, with
+the role's configuration; at-least-once delivery meets idempotent handlers; roles
+publish extra events to K_SINK."""
 
 from __future__ import annotations
 
@@ -9,8 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from events import CLUSTER_INSPECT_REQUESTED, TASK_PLANNED, TASK_REQUESTED
-from shared.role import AgentTask, Reply, Role
+from events import CLUSTER_INSPECT_REQUESTED, PING, TASK_FAILED, TASK_PLANNED, TASK_REQUESTED
+from shared.role import AgentStep, AgentTask, DirectStep, FailedReply, Prompt, Reply, Role
 from shared.runtime import create_app
 
 PLAN = {"goal": "g", "summary": "s", "steps": [], "model": "m", "variant": "agno"}
@@ -28,18 +30,39 @@ class CountingRunner:
         return "{}"
 
 
-def planner(emits: bool) -> Role:
+def common(data, context) -> dict:
+    return {"goal": data["goal"], "model": context.model, "variant": context.variant}
+
+
+def planner(emits: bool, configured: list | None = None) -> Role:
+    """A role that plans (with the model) and answers clock ticks (without it); its
+    ``configure`` counts its runs in ``configured`` and returns the emits switch."""
+
+    def configure(env, context) -> dict:
+        if configured is not None:
+            configured.append(env)
+        return {"emits": emits}
+
+    def finish(data, answer, context, config) -> Reply:
+        extra = (Reply(CLUSTER_INSPECT_REQUESTED, INSPECT),) if config["emits"] else ()
+        return Reply(TASK_PLANNED, PLAN, emits=extra)
+
+    plan = AgentStep(
+        instructions="plan it",
+        ask=lambda data, context, config: Prompt("plan"),
+        answer_schema={"type": "object"},
+        finish=finish,
+        on_unusable_answer=FailedReply(TASK_FAILED, common, noun="plan"),
+    )
+    tick = DirectStep(lambda data, context, config: None)
     return Role(
         name="planner",
         title="Planner",
         goal="plan",
-        instructions="plan it",
         request_type=TASK_REQUESTED,
+        handlers={TASK_REQUESTED: plan, PING: tick},
         reply_types=(TASK_PLANNED,),
-        prepare=lambda data, context: AgentTask("plan", ()),
-        finish=lambda data, answer, context, ms: Reply(
-            TASK_PLANNED, PLAN, emits=(Reply(CLUSTER_INSPECT_REQUESTED, INSPECT),) if emits else ()
-        ),
+        configure=configure,
     )
 
 
@@ -72,16 +95,54 @@ def client(role: Role, runner, **env: str):
     return create_app(role, "agno", runner=runner, env=env).test_client()
 
 
-def post(http, event_id: str = "e-1", task: str = "t-1"):
+def post(http, event_id: str = "e-1", task: str = "t-1", event_type: str = TASK_REQUESTED):
     headers = {
         "ce-specversion": "1.0",
         "ce-id": event_id,
         "ce-source": "/tests",
-        "ce-type": TASK_REQUESTED,
+        "ce-type": event_type,
         "ce-binkstask": task,
         "content-type": "application/json",
     }
-    return http.post("/", data=json.dumps({"goal": "g"}), headers=headers)
+    data = {"goal": "g"} if event_type == TASK_REQUESTED else {"tick": True}
+    return http.post("/", data=json.dumps(data), headers=headers)
+
+
+def test_configure_runs_once_with_the_app_s_environment_not_per_request() -> None:
+    configured: list = []
+    http = client(planner(emits=False, configured=configured), CountingRunner(), BINKS_X="1")
+    post(http, event_id="e-1")
+    post(http, event_id="e-2")
+    (env,) = configured
+    assert env["BINKS_X"] == "1" and "PATH" not in env, env  # only what create_app was given
+
+
+def test_each_event_type_goes_to_its_own_step() -> None:
+    runner = CountingRunner()
+    http = client(planner(emits=False), runner)
+    tick = post(http, event_id="tick-1", event_type=PING)
+    assert (tick.status_code, tick.get_data(), runner.runs) == (202, b"", 0)
+    planned = post(http, event_id="goal-1")
+    assert (planned.status_code, planned.headers["ce-type"], runner.runs) == (200, TASK_PLANNED, 1)
+
+
+def test_an_unusable_answer_becomes_the_step_s_failed_reply_once() -> None:
+    class Prose(CountingRunner):
+        def run(self, task: AgentTask) -> str:
+            super().run(task)
+            return "a plan, in prose"
+
+    runner = Prose()
+    response = post(client(planner(emits=True), runner, BINKS_MODEL="m"))
+    assert (response.status_code, response.headers["ce-type"]) == (200, TASK_FAILED)
+    assert response.get_json() == {
+        "goal": "g",
+        "model": "m",
+        "variant": "agno",
+        "error": "invalid_model_answer",
+        "reason": "the model's answer is not a valid plan: the answer contains no JSON object",
+    }
+    assert runner.runs == 1
 
 
 def test_a_redelivered_event_is_answered_without_running_again() -> None:
