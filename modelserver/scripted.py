@@ -257,6 +257,9 @@ def _openai_chunks(completion: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _handler_for(server: ScriptedOllama) -> type[BaseHTTPRequestHandler]:
+    """The request handler class bound to ``server``: ``http.server`` makes one handler per
+    request from a class, so the class closes over the server (its methods are short)."""
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
