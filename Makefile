@@ -68,39 +68,17 @@ TAG       ?= 0.1.0
 PLATFORMS ?= linux/amd64,linux/arm64
 OVERLAY   ?= cluster
 NAMESPACE := binks
-ROLES     := $(patsubst functions/%/agno_app.py,%,$(wildcard functions/*/agno_app.py))
+ONLY      ?=
 
 .PHONY: images image-sizes deploy undeploy
 
-images: ## Build one multi-arch image per function (podman/buildah); PUSH=1 pushes them
-	@builder=$$(command -v podman || command -v buildah || true); \
-	if [ -z "$$builder" ]; then \
-	  echo "make images: no image builder: install podman or buildah (multi-arch also needs"; \
-	  echo "  qemu-user-static, or run once per architecture with PLATFORMS=linux/arm64)."; \
-	  if command -v docker >/dev/null; then \
-	    echo "  docker is installed, but this target builds multi-arch manifests with podman/buildah;"; \
-	    echo "  with buildx: docker buildx build --platform $(PLATFORMS) -f envs/Containerfile --build-arg VARIANT=<variant> --build-arg ROLE=<role> ."; \
-	  fi; \
-	  echo "  Nothing was built. The closest figure here, each variant's dependency set:"; \
-	  $(MAKE) --no-print-directory image-sizes; \
-	  exit 2; \
-	fi; \
-	for v in $(VARIANTS); do for r in $(ROLES); do \
-	  image="$(REGISTRY)/$${r//_/-}-$$v:$(TAG)"; \
-	  echo "==> $$image ($(PLATFORMS), envs/Containerfile, VARIANT=$$v ROLE=$$r)"; \
-	  $$builder manifest rm "$$image" >/dev/null 2>&1 || true; \
-	  $$builder build --platform $(PLATFORMS) --manifest "$$image" --build-arg VARIANT=$$v \
-	    --build-arg ROLE=$$r -f envs/Containerfile . || exit 1; \
-	  if [ -n "$(PUSH)" ]; then $$builder manifest push --all "$$image" "docker://$$image" || exit 1; fi; \
-	done; done
+images: $(UV) ## Build, smoke-check and list every image: 8 functions + worker, PLATFORMS (ONLY=names, PUSH=1)
+	@$(PYTHON) envs/images/build.py images --platforms "$(PLATFORMS)" --registry "$(REGISTRY)" \
+	  --tag "$(TAG)" --uv "$(UV)" --only "$(ONLY)" $(if $(PUSH),--push) $(if $(NO_SMOKE),--no-smoke)
 
-image-sizes: setup ## Each variant's installed dependencies: on disk and as tar+gzip (image-layer stand-in)
-	@for v in $(VARIANTS); do \
-	  dir=$$(echo .venvs/$$v/lib/python3*/site-packages); \
-	  raw=$$(du -sb $$dir | cut -f1); packed=$$(tar -C $$dir -cf - . | gzip -6 | wc -c); \
-	  printf "  %-7s %4d MiB installed (bytecode included), %4d MiB tar+gzip -6  (%s)\n" \
-	    $$v $$((raw / 1048576)) $$((packed / 1048576)) $$dir; \
-	done
+image-sizes: ## Sizes of the built images per architecture: uncompressed, gzip, zstd, per layer (.cache/images/sizes.json)
+	@$(PYTHON) envs/images/build.py sizes --platforms "$(PLATFORMS)" --registry "$(REGISTRY)" \
+	  --tag "$(TAG)" --only "$(ONLY)"
 
 deploy: ## Apply knative/overlays/OVERLAY (cluster, default, or pi) to the current context; wait until Ready
 	@case "$(OVERLAY)" in cluster|pi) ;; *) echo "make deploy: OVERLAY is cluster or pi (local is for binks up)"; exit 2;; esac
