@@ -57,6 +57,32 @@ def create_app(
     env = dict(os.environ if env is None else env)
     settings = Settings.from_env(env, default_service=f"{role.name}-{variant}")
     logs.configure()
+    dispatch = _dispatcher(role, variant, runner, env, settings)
+    app = Flask(settings.service)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    _add_health(app)
+    _add_receiver(app, dispatch, settings.service, variant)
+    _add_error_handlers(app, settings.service)
+    logs.log_line(
+        msg="ready",
+        service=settings.service,
+        revision=settings.revision or None,
+        variant=variant,
+        model=settings.model,
+        ollama_host=settings.ollama_host,
+        workspace=str(settings.workspace),
+    )
+    return app
+
+
+def _dispatcher(
+    role: Role,
+    variant: str,
+    runner: Runner | None,
+    env: Mapping[str, str],
+    settings: Settings,
+) -> Dispatcher:
+    """Configure the role, build the runner (unless given) and the idempotency store."""
     context = Context(
         variant=variant,
         model=settings.model,
@@ -73,20 +99,20 @@ def create_app(
             timeout_s=settings.model_timeout_s,
         )
         runner = load_runner(variant, role, model)
-    seen = SeenEvents(settings.state_dir / f"{settings.service}.seen.sqlite3")
-    dispatch = Dispatcher(
+    return Dispatcher(
         role,
         runner,
         context,
         settings.service,
         settings.sink,
-        seen,
+        SeenEvents(settings.state_dir / f"{settings.service}.seen.sqlite3"),
         config=config,
         structured_answer=settings.structured_answer,
     )
 
-    app = Flask(settings.service)
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+
+def _add_health(app: Flask) -> None:
+    """Knative's probes; both answer 200 once the app exists (see :func:`create_app`)."""
 
     @app.get(HEALTH_LIVENESS)
     def liveness() -> Response:
@@ -95,6 +121,10 @@ def create_app(
     @app.get(HEALTH_READINESS)
     def readiness() -> Response:
         return Response("READY", mimetype="text/plain")
+
+
+def _add_receiver(app: Flask, dispatch: Dispatcher, service: str, variant: str) -> None:
+    """``POST /``: decode, dispatch, answer; one JSON log line per request, whatever happens."""
 
     @app.post("/")
     def receive() -> Response:
@@ -120,7 +150,7 @@ def create_app(
         finally:
             logs.log_line(
                 msg="event",
-                service=settings.service,
+                service=service,
                 variant=variant,
                 status=outcome.status if outcome else 500,
                 reply=outcome.reply_type if outcome else None,
@@ -129,6 +159,11 @@ def create_app(
                 **fields,
             )
         return Response(outcome.body, status=outcome.status, headers=outcome.headers)
+
+
+def _add_error_handlers(app: Flask, service: str) -> None:
+    """Every error answers JSON; an unexpected one is logged with its traceback, and
+    answered without it."""
 
     @app.errorhandler(FunctionError)
     def function_error(error: FunctionError) -> tuple[dict, int]:
@@ -141,19 +176,8 @@ def create_app(
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> tuple[dict, int]:
-        logs.log_exception("unhandled error", service=settings.service, error=repr(error))
+        logs.log_exception("unhandled error", service=service, error=repr(error))
         return {"error": "internal_error", "reason": "internal error; see the function's log"}, 500
-
-    logs.log_line(
-        msg="ready",
-        service=settings.service,
-        revision=settings.revision or None,
-        variant=variant,
-        model=settings.model,
-        ollama_host=settings.ollama_host,
-        workspace=str(settings.workspace),
-    )
-    return app
 
 
 def _configure(role: Role, env: Mapping[str, str], context: Context, service: str) -> Any:
