@@ -48,5 +48,4 @@ def test_no_arrow_points_up(package: str) -> None:
 
 def test_binks_keeps_only_the_command_line_its_client_and_the_demo() -> None:
     modules = {path.stem for path in (REPO / "binks").glob("*.py")}
-    # processes: names kept importable for tests outside the move (see its docstring)
-    assert modules == {"__init__", "cli", "client", "demo", "processes"}
+    assert modules == {"__init__", "cli", "client", "demo"}

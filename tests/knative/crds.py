@@ -22,7 +22,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from binks.processes import REPO
+from localknative.paths import REPO
 
 CRDS = REPO / "knative" / "crds"
 REFERENCE = REPO.parent / "shared" / "reference" / "crds"

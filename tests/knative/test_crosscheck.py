@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-from binks.processes import READINESS_PATH, REPO
 from events import EVENT_TYPES, PING, VARIANTS
 from localknative.filters import matches
+from localknative.instances import READINESS_PATH
 from localknative.kustomize import build
+from localknative.paths import REPO
 
 OVERLAYS = ("base", "overlays/local", "overlays/cluster", "overlays/pi")
 #: MiB the cluster operator adds once it imports the kubernetes client (not in the bench:

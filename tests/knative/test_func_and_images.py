@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from binks.processes import REPO
 from events import VARIANTS
 from localknative.kustomize import build
+from localknative.paths import REPO
 
 FUNCS = sorted((REPO / "knative" / "func").glob("*/func.yaml"))
 ROLE_PACKAGES = sorted(p.parent.name for p in (REPO / "functions").glob("*/agno_app.py"))

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from binks.processes import REPO
 from localknative.kustomize import KustomizeError, build
+from localknative.paths import REPO
 
 KUBECTL = shutil.which("kubectl")
 OVERLAYS = ("base", "overlays/local", "overlays/cluster", "overlays/pi")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from binks.processes import REPO
+from localknative.paths import REPO
 
 from . import crds
 from .validation import overlay_problems

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from binks.processes import REPO, WORKSPACE
 from localknative import jobs as local_jobs
 from localknative.jobs import JOB_PATH, REFUSED_ENV, JobError, Jobs, LocalImage, command_for_image
+from localknative.paths import REPO, WORKSPACE
 
 pytestmark = pytest.mark.process
 
