@@ -13,7 +13,7 @@ import pytest
 
 from events import VARIANTS
 from localknative.instances import FunctionProcess, FunctionSpec
-from modelserver.scripted import ScriptedOllama, Turn, team_script
+from modelserver.scripted import ScriptedOllama, Turn
 from tests.functions import k8s_standin
 from tests.functions.k8s_standin import KubernetesStandIn
 
@@ -56,9 +56,8 @@ def test_an_obeyed_injection_is_refused_and_never_executed(variant, tmp_path, mo
         "BINKS_ALLOWED_NAMESPACES": "default",
         "BINKS_JOB_IMAGES": "ghcr.io/binks-functions/worker",
     }
-    script = team_script({"You are a Kubernetes operator": obeys_injections})
     try:
-        with ScriptedOllama(script) as model:
+        with ScriptedOllama(obeys_injections) as model:
             env["OLLAMA_HOST"] = model.url
             with FunctionProcess(FunctionSpec("cluster_operator", variant), env=env) as instance:
                 instance.wait_ready()
