@@ -33,7 +33,10 @@ def _guarded(call) -> str:
 
 
 def cluster_tools(backend: ClusterBackend, policy: Policy) -> tuple[Tool, ...]:
-    """The tools, bound to one backend and one policy."""
+    """The tools, bound to one backend and one policy.
+
+    Long by design: its body is the eight tools, each a closure whose signature and
+    docstring both frameworks turn into the schema the model is shown."""
 
     def list_pods(namespace: str) -> str:
         """List the pods of a namespace with phase, readiness and restarts.
