@@ -185,8 +185,9 @@ class Role(Generic[Config]):
     """One agent role, defined once for every framework.
 
     ``handlers`` maps each event type the role takes to its step; ``request_type`` is
-    the one a plain-JSON request and ``kn func invoke`` stand for. ``configure(env,
-    context)`` runs once when the app is created; what it returns goes to every handler.
+    the one a plain-JSON request and ``kn func invoke`` stand for; ``reply_types`` names
+    every event type its steps answer or publish. ``configure(env, context)`` runs once
+    when the app is created; what it returns goes to every handler.
     """
 
     name: str

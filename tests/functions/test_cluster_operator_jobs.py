@@ -11,7 +11,7 @@ import pytest
 
 from events import CLUSTER_JOB_COMPLETED, CLUSTER_JOB_FAILED, validate_data
 from functions.cluster_operator.backends import ClusterBackend, KubernetesBackend
-from functions.cluster_operator.config import OperatorConfig, configure
+from functions.cluster_operator.config import OperatorConfig
 from functions.cluster_operator.jobs import job_name, run_job
 from functions.cluster_operator.policy import Policy
 from shared.role import Context
@@ -110,19 +110,3 @@ def test_the_wait_is_bounded_and_a_running_job_says_so() -> None:
     )
     assert reply.data["outcome"] == "running" and reply.data["active"] == 1
     assert reply.data["elapsed_ms"] == 5000
-
-
-def test_the_job_wait_comes_from_the_environment_once_at_most_the_deadline() -> None:
-    def wait(value: str | None) -> float:
-        env = {"BINKS_JOB_IMAGES": "ghcr.io/binks-functions/worker"}
-        if value is not None:
-            env["BINKS_JOB_WAIT_S"] = value
-        return configure(env, CONTEXT).job_wait_s
-
-    assert (wait(None), wait("5"), wait("0"), wait("9999")) == (120.0, 5.0, 0.0, 600.0)
-
-
-@pytest.mark.parametrize("value", ["soon", "-1", "nan"])
-def test_a_bad_job_wait_is_refused_by_name(value: str) -> None:
-    with pytest.raises(ValueError, match="BINKS_JOB_WAIT_S"):
-        configure({"BINKS_JOB_WAIT_S": value}, CONTEXT)
