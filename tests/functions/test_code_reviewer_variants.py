@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import urllib.request
 from collections.abc import Iterator
 
@@ -19,7 +18,7 @@ from binks.demo import send_review
 from events import VARIANTS
 from functions.code_reviewer.role import INSTRUCTIONS
 from localknative.instances import FunctionProcess, FunctionSpec
-from modelserver.scripted import ScriptedOllama, review_script
+from modelserver.scripted import ScriptedOllama, Turn, review_script
 
 pytestmark = pytest.mark.process
 
@@ -124,15 +123,21 @@ def test_model_down_answers_503_so_the_broker_retries(variant: str, closed_port)
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_sigterm_drains_the_event_in_flight(variant: str) -> None:
-    with ScriptedOllama(review_script(SCRIPTED_ANSWER), latency_s=0.5) as slow:
+    asked = threading.Event()  # set when the model has been asked: the event is in the run
+    review = review_script(SCRIPTED_ANSWER)
+
+    def script(messages: list, tools: list) -> Turn:
+        asked.set()
+        return review(messages, tools)
+
+    with ScriptedOllama(script, latency_s=0.5) as slow:
         instance = spawn(variant, slow.url)
         answers: list[tuple] = []
         sender = threading.Thread(
             target=lambda: answers.append(send_review(instance.url, "sample-repo", "t"))
         )
         sender.start()
-        while not slow.requests:  # the event is in the agent run
-            time.sleep(0.05)
+        assert asked.wait(60), "the model was never asked"
         exit_code = instance.stop()
         sender.join(30)
     assert exit_code == 0
