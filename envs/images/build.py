@@ -95,6 +95,13 @@ USER_HOOK = (
     ' && echo "binks:x:10001:" >> "$1/etc/group"'
     ' && install -d -m 0700 -o 10001 -g 10001 "$1/home/binks"'
 )
+# Bytecode for the whole standard library: with python3-minimal and no python3.11 package,
+# Debian compiles only libpython3.11-minimal's modules, and half the standard library
+# (asyncio, json, http, concurrent, xml, ...) would be compiled again at every cold start.
+STDLIB_HOOK = (
+    'chroot "$1" /usr/bin/python3.11 -c "import compileall;'
+    " compileall.compile_dir('/usr/lib/python3.11', quiet=2, workers=0)\""
+)
 BASE_CHANGES = ("ENV LANG=C.UTF-8", 'CMD ["/usr/bin/python3"]')
 BASE_RECIPE_VERSION = 1  # bump to force a rebuild
 BASE_PROBE = (
@@ -102,7 +109,9 @@ BASE_PROBE = (
     "multiprocessing, zoneinfo, sysconfig;"
     "print(json.dumps({'version': platform.python_version(), 'machine': platform.machine(),"
     " 'libc': platform.libc_ver(), 'openssl': ssl.OPENSSL_VERSION,"
-    " 'purelib': sysconfig.get_path('purelib'), 'path': sys.path}))"
+    " 'purelib': sysconfig.get_path('purelib'), 'path': sys.path,"
+    " 'stdlib_uncompiled': [str(p) for p in __import__('pathlib').Path(sysconfig.get_path('stdlib')).rglob('*.py')"
+    " if not __import__('os').path.exists(__import__('importlib.util').util.cache_from_source(str(p)))]}))"
 )
 # Where Debian's python3 looks for what is installed locally, outside dpkg's packages.
 SITE_DIR = "usr/local/lib/python{minor}/dist-packages"
@@ -423,6 +432,7 @@ def base_recipe(arch: str) -> list[str]:
         *[f"--dpkgopt=path-exclude={p}" for p in BASE_EXCLUDES],
         *[f"--dpkgopt=path-include={p}" for p in BASE_INCLUDES],
         f"--customize-hook={USER_HOOK}",
+        f"--customize-hook={STDLIB_HOOK}",
         SUITE,
     ]
     return cmd
@@ -464,6 +474,8 @@ def ensure_base(arch: str) -> dict[str, Any]:
     probe = json.loads(done.stdout.strip().splitlines()[-1])
     if probe["machine"] != ARCHES[arch].machine or probe["libc"][0] != "glibc":
         raise StepFailed(what, f"the base's python3 says {probe}")
+    if probe["stdlib_uncompiled"]:
+        raise StepFailed(what, f"standard library modules without bytecode: {probe['stdlib_uncompiled'][:20]}")
     return probe
 
 
@@ -828,6 +840,10 @@ def cmd_sizes(args: argparse.Namespace) -> None:
         known = json.loads(known_path.read_text())
     except (OSError, ValueError):
         known = {}
+    try:  # an image measured before and not rebuilt since (same image id) is not pushed again
+        previous = json.loads((CACHE / "sizes.json").read_text())
+    except (OSError, ValueError):
+        previous = {}
     sizes: dict[str, dict[str, Any]] = {}
     missing = [f"{i.per_arch(a)}" for i in images for a in arches if not exists(i.per_arch(a))]
     if missing:
@@ -838,8 +854,13 @@ def cmd_sizes(args: argparse.Namespace) -> None:
         for image in images:
             ref = f"{image.short}-{arch}"
             what = f"{image.short} {arch}: sizes"
+            config = inspect(image.per_arch(arch))
+            before = previous.get(image.name, {}).get(arch, {})
+            if before.get("id") == config["Id"]:
+                say(f"    {what + ': cached':<48}           (image {config['Id'][:12]} measured before)")
+                sizes.setdefault(image.name, {})[arch] = before
+                continue
             with Step(what):
-                config = inspect(image.per_arch(arch))
                 diff_ids = config["RootFS"]["Layers"]
                 deps_layers = (
                     inspect(deps_name(image.variant, arch))["RootFS"]["Layers"] if image.variant else base_layers
@@ -869,6 +890,7 @@ def cmd_sizes(args: argparse.Namespace) -> None:
                             raw[part] += uncompressed_size(layout, layer, known, diff_id)
                         entry["layers"] = raw
                         entry["uncompressed"] = sum(raw.values())
+                entry["id"] = config["Id"]
                 entry["podman_size"] = config.get("Size")
                 entry["digest"] = config.get("Digest")
                 sizes.setdefault(image.name, {})[arch] = entry
