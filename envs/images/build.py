@@ -104,15 +104,21 @@ STDLIB_HOOK = (
 )
 BASE_CHANGES = ("ENV LANG=C.UTF-8", 'CMD ["/usr/bin/python3"]')
 BASE_RECIPE_VERSION = 1  # bump to force a rebuild
-BASE_PROBE = (
-    "import json, platform, sys, sqlite3, ssl, ctypes, lzma, bz2, zlib, asyncio, "
-    "multiprocessing, zoneinfo, sysconfig;"
-    "print(json.dumps({'version': platform.python_version(), 'machine': platform.machine(),"
-    " 'libc': platform.libc_ver(), 'openssl': ssl.OPENSSL_VERSION,"
-    " 'purelib': sysconfig.get_path('purelib'), 'path': sys.path,"
-    " 'stdlib_uncompiled': [str(p) for p in __import__('pathlib').Path(sysconfig.get_path('stdlib')).rglob('*.py')"
-    " if not __import__('os').path.exists(__import__('importlib.util').util.cache_from_source(str(p)))]}))"
-)
+BASE_PROBE = """
+import asyncio, bz2, ctypes, json, lzma, multiprocessing, os, platform, sqlite3, ssl, sys
+import sysconfig, zlib, zoneinfo
+from importlib.util import cache_from_source
+from pathlib import Path
+
+stdlib = Path(sysconfig.get_path("stdlib"))
+uncompiled = [str(p) for p in stdlib.rglob("*.py") if not os.path.exists(cache_from_source(p))]
+print(json.dumps({
+    "version": platform.python_version(), "machine": platform.machine(),
+    "libc": platform.libc_ver(), "openssl": ssl.OPENSSL_VERSION,
+    "purelib": sysconfig.get_path("purelib"), "path": sys.path,
+    "stdlib_uncompiled": uncompiled,
+}))
+"""
 # Where Debian's python3 looks for what is installed locally, outside dpkg's packages.
 SITE_DIR = "usr/local/lib/python{minor}/dist-packages"
 DEPS_RECIPE_VERSION = 1  # bump to force a reinstall
@@ -236,7 +242,9 @@ def run(
             raise StepFailed(what, f"{cmd[0]} is not installed") from missing
         out.write(done.stdout)
     if check and done.returncode:
-        raise StepFailed(what, f"exit {done.returncode}: {' '.join(cmd[:4])} …\n{tail(log)}\n  (log {log})")
+        raise StepFailed(
+            what, f"exit {done.returncode}: {' '.join(cmd[:4])} …\n{tail(log)}\n  (log {log})"
+        )
     return done
 
 
@@ -266,12 +274,18 @@ def podman(*args: str, what: str, **kw: Any) -> subprocess.CompletedProcess[str]
 
 
 def exists(image: str) -> bool:
-    return subprocess.run(["podman", "image", "exists", image], stdin=subprocess.DEVNULL).returncode == 0
+    return (
+        subprocess.run(["podman", "image", "exists", image], stdin=subprocess.DEVNULL).returncode
+        == 0
+    )
 
 
 def inspect(image: str) -> dict[str, Any]:
     done = subprocess.run(
-        ["podman", "image", "inspect", image], capture_output=True, text=True, stdin=subprocess.DEVNULL
+        ["podman", "image", "inspect", image],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
     )
     if done.returncode:
         raise StepFailed(image, f"not built: {done.stderr.strip()}")
@@ -399,7 +413,9 @@ def enable_binfmt(arch: Arch) -> None:
     """Foreign binaries run through qemu: binfmt_misc mounted, the qemu entry enabled
     (flag F: the interpreter is opened now, so it works inside containers too)."""
     if arch.qemu is None:
-        raise StepFailed("tools", f"building {arch.name} images on {HOST_ARCH} is not supported here")
+        raise StepFailed(
+            "tools", f"building {arch.name} images on {HOST_ARCH} is not supported here"
+        )
     misc = Path("/proc/sys/fs/binfmt_misc")
     entry = misc / arch.qemu
     if entry.exists() and entry.read_text().startswith("enabled"):
@@ -412,10 +428,16 @@ def enable_binfmt(arch: Arch) -> None:
         )
     with Step(f"tools: binfmt {arch.qemu}"):
         if not (misc / "register").exists():
-            run(["mount", "-t", "binfmt_misc", "binfmt_misc", str(misc)], f"tools: binfmt {arch.qemu}")
+            run(
+                ["mount", "-t", "binfmt_misc", "binfmt_misc", str(misc)],
+                f"tools: binfmt {arch.qemu}",
+            )
         run(["update-binfmts", "--enable", arch.qemu], f"tools: binfmt {arch.qemu}")
     text = entry.read_text() if entry.exists() else ""
-    if not text.startswith("enabled") or "F" not in re.sub(r"(?s).*flags: ", "", text).split("\n")[0]:
+    if (
+        not text.startswith("enabled")
+        or "F" not in re.sub(r"(?s).*flags: ", "", text).split("\n")[0]
+    ):
         raise StepFailed("tools", f"{entry} is not enabled with flag F:\n{text}")
 
 
@@ -468,14 +490,24 @@ def ensure_base(arch: str) -> dict[str, Any]:
             tarball.unlink()
     with Step(f"{what}: probe python"):
         done = podman(
-            "run", "--rm", "--network=none", f"--arch={arch}", image, "/usr/bin/python3", "-c", BASE_PROBE,
-            what=f"{what}: probe python", timeout=300,
+            "run",
+            "--rm",
+            "--network=none",
+            f"--arch={arch}",
+            image,
+            "/usr/bin/python3",
+            "-c",
+            BASE_PROBE,
+            what=f"{what}: probe python",
+            timeout=300,
         )
     probe = json.loads(done.stdout.strip().splitlines()[-1])
     if probe["machine"] != ARCHES[arch].machine or probe["libc"][0] != "glibc":
         raise StepFailed(what, f"the base's python3 says {probe}")
     if probe["stdlib_uncompiled"]:
-        raise StepFailed(what, f"standard library modules without bytecode: {probe['stdlib_uncompiled'][:20]}")
+        raise StepFailed(
+            what, f"standard library modules without bytecode: {probe['stdlib_uncompiled'][:20]}"
+        )
     return probe
 
 
@@ -496,8 +528,13 @@ def ensure_deps(uv: str, variant: str, arch: str, probe: dict[str, Any]) -> Path
     tag = platform_tag(arch, probe)
     key = hashlib.sha256(
         b"\0".join(
-            [lock.read_bytes(), project.read_bytes(), probe["version"].encode(), tag.encode(),
-             str(DEPS_RECIPE_VERSION).encode()]
+            [
+                lock.read_bytes(),
+                project.read_bytes(),
+                probe["version"].encode(),
+                tag.encode(),
+                str(DEPS_RECIPE_VERSION).encode(),
+            ]
         )
     ).hexdigest()[:16]
     root = CACHE / "deps" / f"{variant}-{arch}"
@@ -506,22 +543,57 @@ def ensure_deps(uv: str, variant: str, arch: str, probe: dict[str, Any]) -> Path
         say(f"    {what + ': cached':<48}           {root.relative_to(REPO)} ({key})")
         return root
     with Step(what, f"python {probe['version']}, {tag}, envs/{variant}/uv.lock"):
-        env = {**os.environ, "UV_COMPILE_BYTECODE": "0", "UV_LINK_MODE": "copy", "UV_NO_PROGRESS": "1"}
+        env = {
+            **os.environ,
+            "UV_COMPILE_BYTECODE": "0",
+            "UV_LINK_MODE": "copy",
+            "UV_NO_PROGRESS": "1",
+        }
         requirements = CACHE / "deps" / f"{variant}.requirements.txt"
         requirements.parent.mkdir(parents=True, exist_ok=True)
         run(
-            [uv, "export", "--locked", "--no-dev", "--no-emit-project", "--format", "requirements-txt",
-             "--project", str(project.parent), "--quiet", "-o", str(requirements)],
-            what, env=env,
+            [
+                uv,
+                "export",
+                "--locked",
+                "--no-dev",
+                "--no-emit-project",
+                "--format",
+                "requirements-txt",
+                "--project",
+                str(project.parent),
+                "--quiet",
+                "-o",
+                str(requirements),
+            ],
+            what,
+            env=env,
         )
         staging = root.with_name(root.name + ".new")
         shutil.rmtree(staging, ignore_errors=True)
         site = staging / SITE_DIR.format(minor=minor)
         run(
-            [uv, "pip", "install", "--quiet", "--target", str(site), "--python-version", probe["version"],
-             "--python-platform", tag, "--require-hashes", "--no-deps", "--no-build",
-             "--no-config", "-r", str(requirements)],
-            what, env=env, timeout=1800,
+            [
+                uv,
+                "pip",
+                "install",
+                "--quiet",
+                "--target",
+                str(site),
+                "--python-version",
+                probe["version"],
+                "--python-platform",
+                tag,
+                "--require-hashes",
+                "--no-deps",
+                "--no-build",
+                "--no-config",
+                "-r",
+                str(requirements),
+            ],
+            what,
+            env=env,
+            timeout=1800,
         )
         scripts = site / "bin"
         if scripts.is_dir():  # the packages' scripts: where pip puts them, for the image's python
@@ -557,8 +629,14 @@ def fix_shebang(script: Path) -> None:
 
 def build_args(arch: str) -> list[str]:
     return [
-        "build", f"--platform=linux/{arch}", "--pull=never", "--layers", "-f", str(CONTAINERFILE),
-        "--build-arg", f"BASE_IMAGE={base_name(arch)}",
+        "build",
+        f"--platform=linux/{arch}",
+        "--pull=never",
+        "--layers",
+        "-f",
+        str(CONTAINERFILE),
+        "--build-arg",
+        f"BASE_IMAGE={base_name(arch)}",
     ]
 
 
@@ -566,12 +644,28 @@ def ensure_deps_layer(variant: str, arch: str, deps: Path) -> None:
     what = f"{variant} {arch}: dependency layer"
     with Step(what, deps_name(variant, arch)):
         podman(
-            *build_args(arch), "--target", "dependencies", "--build-context", f"deps={deps}",
-            "-t", deps_name(variant, arch), ".", what=what, timeout=3600,
+            *build_args(arch),
+            "--target",
+            "dependencies",
+            "--build-context",
+            f"deps={deps}",
+            "-t",
+            deps_name(variant, arch),
+            ".",
+            what=what,
+            timeout=3600,
         )
         missing = podman(
-            "run", "--rm", "--network=none", f"--arch={arch}", deps_name(variant, arch), "/bin/sh", "-c",
-            DEPS_CHECK, what=what, timeout=1800,
+            "run",
+            "--rm",
+            "--network=none",
+            f"--arch={arch}",
+            deps_name(variant, arch),
+            "/bin/sh",
+            "-c",
+            DEPS_CHECK,
+            what=what,
+            timeout=1800,
         ).stdout.strip()
         if missing:
             raise StepFailed(what, f"shared libraries missing from the base:\n{missing[:3000]}")
@@ -584,20 +678,39 @@ def build_image(image: Image, arch: str, deps: Path | None) -> None:
     if image.variant is None:
         cmd += ["--target", "worker"]
     else:
-        cmd += ["--target", "function", "--build-context", f"deps={deps}",
-                "--build-arg", f"VARIANT={image.variant}", "--build-arg", f"ROLE={image.role}"]
+        cmd += [
+            "--target",
+            "function",
+            "--build-context",
+            f"deps={deps}",
+            "--build-arg",
+            f"VARIANT={image.variant}",
+            "--build-arg",
+            f"ROLE={image.role}",
+        ]
     with Step(what, image.per_arch(arch)):
         podman(*cmd, "-t", image.per_arch(arch), ".", what=what, timeout=3600)
         config = inspect(image.per_arch(arch))
-        if config.get("Architecture") != arch or config.get("Config", {}).get("User") != "10001:10001":
-            raise StepFailed(what, f"built as {config.get('Architecture')}, user {config['Config'].get('User')}")
+        if (
+            config.get("Architecture") != arch
+            or config.get("Config", {}).get("User") != "10001:10001"
+        ):
+            raise StepFailed(
+                what, f"built as {config.get('Architecture')}, user {config['Config'].get('User')}"
+            )
 
 
 def smoke(image: Image, arch: str) -> dict[str, Any]:
     what = f"{image.short} {arch}: smoke"
     emulated = arch != HOST_ARCH
-    with Step(what, "(under qemu: readiness only, timings say nothing of a Pi)" if emulated else ""):
-        result = smoke_worker(image, arch, what) if image.variant is None else smoke_function(image, arch, what)
+    with Step(
+        what, "(under qemu: readiness only, timings say nothing of a Pi)" if emulated else ""
+    ):
+        result = (
+            smoke_worker(image, arch, what)
+            if image.variant is None
+            else smoke_function(image, arch, what)
+        )
     result["emulated"] = emulated
     return result
 
@@ -605,8 +718,15 @@ def smoke(image: Image, arch: str) -> dict[str, Any]:
 def smoke_worker(image: Image, arch: str, what: str) -> dict[str, Any]:
     started = time.monotonic()
     done = podman(
-        "run", "--rm", "--network=none", f"--arch={arch}", image.per_arch(arch), "check", "/workspace/sample-repo",
-        what=what, timeout=600,
+        "run",
+        "--rm",
+        "--network=none",
+        f"--arch={arch}",
+        image.per_arch(arch),
+        "check",
+        "/workspace/sample-repo",
+        what=what,
+        timeout=600,
     )
     seconds = time.monotonic() - started
     try:
@@ -645,7 +765,9 @@ def smoke_function(image: Image, arch: str, what: str) -> dict[str, Any]:
                 break
             time.sleep(0.05)
         if ready is None:
-            logs = subprocess.run(["podman", "logs", "--tail", "30", cid], capture_output=True, text=True)
+            logs = subprocess.run(
+                ["podman", "logs", "--tail", "30", cid], capture_output=True, text=True
+            )
             state = "exited" if not running(cid) else f"no 200 within {deadline_s} s"
             raise StepFailed(what, f"{url}: {state}\n{logs.stdout}{logs.stderr}")
         memory = container_memory(cid)
@@ -654,8 +776,12 @@ def smoke_function(image: Image, arch: str, what: str) -> dict[str, Any]:
         stopped = time.monotonic() - stop_started
         state = json.loads(podman("inspect", cid, what=what).stdout)[0]["State"]
         if state.get("ExitCode") != 0:
-            logs = subprocess.run(["podman", "logs", "--tail", "30", cid], capture_output=True, text=True)
-            raise StepFailed(what, f"exit {state.get('ExitCode')} after SIGTERM\n{logs.stdout}{logs.stderr}")
+            logs = subprocess.run(
+                ["podman", "logs", "--tail", "30", cid], capture_output=True, text=True
+            )
+            raise StepFailed(
+                what, f"exit {state.get('ExitCode')} after SIGTERM\n{logs.stdout}{logs.stderr}"
+            )
     finally:
         subprocess.run(["podman", "rm", "-f", "-t", "0", cid], capture_output=True)
     return {
@@ -668,14 +794,18 @@ def smoke_function(image: Image, arch: str, what: str) -> dict[str, Any]:
 
 
 def running(cid: str) -> bool:
-    done = subprocess.run(["podman", "inspect", "-f", "{{.State.Running}}", cid], capture_output=True, text=True)
+    done = subprocess.run(
+        ["podman", "inspect", "-f", "{{.State.Running}}", cid], capture_output=True, text=True
+    )
     return done.stdout.strip() == "true"
 
 
 def container_memory(cid: str) -> int | None:
     """The container's memory cgroup usage (cgroup v1 or v2), once it is ready."""
     done = subprocess.run(
-        ["podman", "stats", "--no-stream", "--no-reset", "--format", "json", cid], capture_output=True, text=True
+        ["podman", "stats", "--no-stream", "--no-reset", "--format", "json", cid],
+        capture_output=True,
+        text=True,
     )
     try:
         stats = json.loads(done.stdout)
@@ -690,7 +820,16 @@ def parse_size(text: str) -> int | None:
     if not match:
         return None
     unit = (match.group(2) or "B").lower()
-    scale = {"b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12, "kib": 2**10, "mib": 2**20, "gib": 2**30}
+    scale = {
+        "b": 1,
+        "kb": 1e3,
+        "mb": 1e6,
+        "gb": 1e9,
+        "tb": 1e12,
+        "kib": 2**10,
+        "mib": 2**20,
+        "gib": 2**30,
+    }
     return int(float(match.group(1)) * scale.get(unit, 1))
 
 
@@ -703,7 +842,13 @@ def make_manifest(image: Image, arches: list[str], push: bool) -> None:
             subprocess.run(["podman", "rmi", image.name], capture_output=True)
         podman("manifest", "create", image.name, what=what)
         for arch in arches:
-            podman("manifest", "add", image.name, f"containers-storage:{image.per_arch(arch)}", what=what)
+            podman(
+                "manifest",
+                "add",
+                image.name,
+                f"containers-storage:{image.per_arch(arch)}",
+                what=what,
+            )
         if push:
             podman("manifest", "push", "--all", image.name, f"docker://{image.name}", what=what)
 
@@ -715,7 +860,9 @@ def selected(args: argparse.Namespace) -> tuple[list[Image], list[str]]:
         wanted = set(args.only.replace(",", " ").split())
         unknown = wanted - {i.short for i in images}
         if unknown:
-            raise StepFailed("arguments", f"no image named {sorted(unknown)}; known: {[i.short for i in images]}")
+            raise StepFailed(
+                "arguments", f"no image named {sorted(unknown)}; known: {[i.short for i in images]}"
+            )
         images = [i for i in images if i.short in wanted]
     arches = []
     for platform in args.platforms.replace(",", " ").split():
@@ -742,13 +889,19 @@ def update_json(path: Path, data: dict[str, Any]) -> None:
 def cmd_images(args: argparse.Namespace) -> None:
     images, arches = selected(args)
     started = time.monotonic()
-    say(f"==> {len(images)} images × {' + '.join(arches)} (envs/Containerfile; logs in {LOGS.relative_to(REPO)})")
+    say(
+        f"==> {len(images)} images x {' + '.join(arches)} "
+        f"(envs/Containerfile; logs in {LOGS.relative_to(REPO)})"
+    )
     ensure_tools(arches)
     smoked: dict[str, dict[str, Any]] = {}
     for arch in arches:
         say(f"==> {arch}{' (under qemu)' if arch != HOST_ARCH else ''}")
         probe = ensure_base(arch)
-        say(f"    base python {probe['version']}, {probe['libc'][0]} {probe['libc'][1]}, {probe['openssl']}")
+        say(
+            f"    base python {probe['version']}, {probe['libc'][0]} {probe['libc'][1]}, "
+            f"{probe['openssl']}"
+        )
         deps: dict[str, Path] = {}
         for variant in sorted({i.variant for i in images if i.variant}):
             deps[variant] = ensure_deps(args.uv, variant, arch, probe)
@@ -775,7 +928,10 @@ def cmd_images(args: argparse.Namespace) -> None:
                 else:
                     cells.append(f"{arch} ran in {result['run_s']:.2f} s")
             say(f"    {name:<52} {';  '.join(cells)}")
-    say(f"==> done in {time.monotonic() - started:.0f} s: {len(images)} images, {' + '.join(arches)}")
+    say(
+        f"==> done in {time.monotonic() - started:.0f} s: "
+        f"{len(images)} images, {' + '.join(arches)}"
+    )
 
 
 def write_timings(total: float) -> None:
@@ -785,12 +941,19 @@ def write_timings(total: float) -> None:
 
 
 # -- sizes -------------------------------------------------------------------------------------
-def oci_layout_push(image: str, layout: Path, ref: str, compression: str, what: str) -> dict[str, Any]:
+def oci_layout_push(
+    image: str, layout: Path, ref: str, compression: str, what: str
+) -> dict[str, Any]:
     """Push ``image`` into the OCI layout ``layout`` as ``ref``, with ``compression``; its
     manifest. Layers already in the layout are reused, not compressed again."""
     podman(
-        "push", "--remove-signatures", f"--compression-format={compression}", image, f"oci:{layout}:{ref}",
-        what=what, timeout=1800,
+        "push",
+        "--remove-signatures",
+        f"--compression-format={compression}",
+        image,
+        f"oci:{layout}:{ref}",
+        what=what,
+        timeout=1800,
     )
     index = json.loads((layout / "index.json").read_text())
     for entry in index.get("manifests", []):
@@ -820,7 +983,9 @@ def prune_layout(layout: Path) -> None:
             path.unlink()
 
 
-def uncompressed_size(layout: Path, layer: dict[str, Any], known: dict[str, int], diff_id: str) -> int:
+def uncompressed_size(
+    layout: Path, layer: dict[str, Any], known: dict[str, int], diff_id: str
+) -> int:
     if diff_id not in known:
         if not layer["mediaType"].endswith("+gzip"):
             raise StepFailed("sizes", f"{layer['digest']} is {layer['mediaType']}, not gzip")
@@ -848,7 +1013,10 @@ def cmd_sizes(args: argparse.Namespace) -> None:
     missing = [f"{i.per_arch(a)}" for i in images for a in arches if not exists(i.per_arch(a))]
     if missing:
         raise StepFailed("sizes", "not built (make images): " + ", ".join(missing))
-    say(f"==> sizes of {len(images)} images × {' + '.join(arches)} (OCI layouts in {CACHE.relative_to(REPO)}/oci-*)")
+    say(
+        f"==> sizes of {len(images)} images x {' + '.join(arches)} "
+        f"(OCI layouts in {CACHE.relative_to(REPO)}/oci-*)"
+    )
     for arch in arches:
         base_layers = inspect(base_name(arch))["RootFS"]["Layers"]
         for image in images:
@@ -857,16 +1025,27 @@ def cmd_sizes(args: argparse.Namespace) -> None:
             config = inspect(image.per_arch(arch))
             before = previous.get(image.name, {}).get(arch, {})
             if before.get("id") == config["Id"]:
-                say(f"    {what + ': cached':<48}           (image {config['Id'][:12]} measured before)")
+                say(
+                    f"    {what + ': cached':<48}           "
+                    f"(image {config['Id'][:12]} measured before)"
+                )
                 sizes.setdefault(image.name, {})[arch] = before
                 continue
             with Step(what):
                 diff_ids = config["RootFS"]["Layers"]
                 deps_layers = (
-                    inspect(deps_name(image.variant, arch))["RootFS"]["Layers"] if image.variant else base_layers
+                    inspect(deps_name(image.variant, arch))["RootFS"]["Layers"]
+                    if image.variant
+                    else base_layers
                 )
-                if diff_ids[: len(base_layers)] != base_layers or diff_ids[: len(deps_layers)] != deps_layers:
-                    raise StepFailed(what, "its layers do not start with the base's and the dependencies' (rebuild)")
+                if (
+                    diff_ids[: len(base_layers)] != base_layers
+                    or diff_ids[: len(deps_layers)] != deps_layers
+                ):
+                    raise StepFailed(
+                        what,
+                        "its layers do not start with the base's and the dependencies' (rebuild)",
+                    )
                 parts = (
                     ["base"] * len(base_layers)
                     + ["dependencies"] * (len(deps_layers) - len(base_layers))
@@ -877,16 +1056,22 @@ def cmd_sizes(args: argparse.Namespace) -> None:
                     layout.mkdir(parents=True, exist_ok=True)
                     manifest = oci_layout_push(image.per_arch(arch), layout, ref, compression, what)
                     if len(manifest["layers"]) != len(diff_ids):
-                        raise StepFailed(what, f"{len(manifest['layers'])} layers pushed, {len(diff_ids)} built")
+                        raise StepFailed(
+                            what, f"{len(manifest['layers'])} layers pushed, {len(diff_ids)} built"
+                        )
                     per_part = dict.fromkeys(("base", "dependencies", "code"), 0)
-                    for part, layer in zip(parts, manifest["layers"]):
+                    for part, layer in zip(parts, manifest["layers"], strict=True):
                         per_part[part] += layer["size"]
                     entry[f"layers_{compression}"] = per_part
                     # what a registry would send: the layers, the config and the manifest
-                    entry[compression] = sum(per_part.values()) + manifest["config"]["size"] + manifest["_size"]
+                    entry[compression] = (
+                        sum(per_part.values()) + manifest["config"]["size"] + manifest["_size"]
+                    )
                     if compression == "gzip":
                         raw = dict.fromkeys(("base", "dependencies", "code"), 0)
-                        for part, layer, diff_id in zip(parts, manifest["layers"], diff_ids):
+                        for part, layer, diff_id in zip(
+                            parts, manifest["layers"], diff_ids, strict=True
+                        ):
                             raw[part] += uncompressed_size(layout, layer, known, diff_id)
                         entry["layers"] = raw
                         entry["uncompressed"] = sum(raw.values())
@@ -907,13 +1092,17 @@ def print_sizes(sizes: dict[str, dict[str, Any]]) -> None:
         return f"{n / 2**20:7.1f}"
 
     say("    MiB: uncompressed (base + dependencies + code), compressed layers gzip / zstd")
-    say(f"    {'image':<50} {'arch':<6} {'total':>7} {'base':>7} {'deps':>7} {'code':>7} {'gzip':>7} {'zstd':>7}")
+    say(
+        f"    {'image':<50} {'arch':<6} {'total':>7} {'base':>7} {'deps':>7} {'code':>7} "
+        f"{'gzip':>7} {'zstd':>7}"
+    )
     for name, per_arch in sizes.items():
         for arch, e in per_arch.items():
             layers = e["layers"]
             say(
                 f"    {name:<50} {arch:<6} {mib(e['uncompressed'])} {mib(layers['base'])} "
-                f"{mib(layers['dependencies'])} {mib(layers['code'])} {mib(e['gzip'])} {mib(e['zstd'])}"
+                f"{mib(layers['dependencies'])} {mib(layers['code'])} "
+                f"{mib(e['gzip'])} {mib(e['zstd'])}"
             )
 
 
