@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from localknative.paths import REPO
+from shared import variants
 
 ENVS = REPO / ".venvs"
 
@@ -81,8 +82,8 @@ def import_profile(role: str, variant: str, top: int = 12) -> dict[str, Any]:
     """The function's start-up imports (module import and ``create_app()``, which builds
     the framework's agent), timed module by module; the slowest top-level packages."""
     python = ENVS / variant / "bin" / "python"
-    module = f"functions.{role}.{variant}_app"
-    code = f"import {module} as m; m.create_app()"
+    module = variants.get(variant).app(role)
+    code = f"from shared.runtime.serve import load_app; load_app({module!r})"
     done = subprocess.run(
         [str(python), "-X", "importtime", "-c", code],
         cwd=REPO,

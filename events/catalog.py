@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from shared.variants import NAMES
+
 #: A user (or the orchestrator) asks for a review.
 REVIEW_REQUESTED: Final = "dev.binks.review.requested"
 #: The code reviewer's findings.
@@ -63,7 +65,8 @@ VARIANT_EXTENSION: Final = "binksvariant"
 #: Correlation id of one task; copied from request to reply so chains never mix.
 TASK_EXTENSION: Final = "binkstask"
 
-VARIANTS: Final = ("agno", "crewai")
+#: The framework variants (their registry: ``shared.variants``).
+VARIANTS: Final = NAMES
 
 
 def function_source(service: str) -> str:

@@ -15,9 +15,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from events import VARIANTS
 from localknative import cgroups as memory_groups
 from localknative.paths import REPO, WORKSPACE
+from shared import variants
 from shared.listen import LOOPBACK, bind_listener, child_env, port_of
 
 READINESS_PATH = "/health/readiness"
@@ -34,28 +34,31 @@ class FunctionSpec:
     variant: str
 
     def __post_init__(self) -> None:
-        if self.variant not in VARIANTS:
-            raise ValueError(f"unknown variant {self.variant!r}; expected one of {VARIANTS}")
-        if not (REPO / "functions" / self.role / f"{self.variant}_app.py").is_file():
+        variants.get(self.variant)  # ValueError naming the known ones
+        if not (REPO / "functions" / self.role / "role.py").is_file():
             raise ValueError(f"no function {self.role!r} (looked in functions/{self.role}/)")
 
     @property
     def service(self) -> str:
         """The Knative Service name, e.g. ``code-reviewer-agno``."""
-        return f"{self.role.replace('_', '-')}-{self.variant}"
+        return variants.get(self.variant).service(self.role)
 
     @property
     def environment(self) -> Path:
         """The variant's environment (``.venvs/<variant>``)."""
-        return REPO / ".venvs" / self.variant
+        return REPO / variants.get(self.variant).environment
 
     def command(self) -> list[str]:
         """The instance's command line: the variant's Python serving the role's app."""
         python = self.environment / "bin" / "python"
         if not python.exists():
             raise FileNotFoundError(f"{python} is missing: run `make setup` first")
-        app = f"functions.{self.role}.{self.variant}_app:create_app"
-        return [str(python), "-m", "shared.runtime.serve", app]
+        return [
+            str(python),
+            "-m",
+            "shared.runtime.serve",
+            variants.get(self.variant).app(self.role),
+        ]
 
 
 def identity_expanded(env: Mapping[str, str]) -> dict[str, str]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from typing import Any
 
 from localknative.instances import FunctionProcess, FunctionSpec
 from localknative.manifests import Service
+from shared import variants
 from shared.listen import LOOPBACK
 from shared.runtime.config import DEFAULT_MAX_BODY_BYTES
 
@@ -33,7 +33,6 @@ LOCAL_MAX_SCALE = 10
 #: How long an instance may take to become ready (Knative's progress deadline, shortened
 #: for one machine); a Service's timeoutSeconds bounds requests, not starts.
 START_TIMEOUT_S = 120.0
-_IMAGE = re.compile(r"(?:.*/)?(?P<role>[a-z0-9-]+?)-(?P<variant>agno|crewai)(?::[\w.-]+)?(?:@.*)?$")
 
 
 class ServingError(RuntimeError):
@@ -49,11 +48,13 @@ def function_for_image(image: str) -> FunctionSpec | None:
     """
     if EVENT_DISPLAY in image.rsplit("/", 1)[-1]:
         return None
-    match = _IMAGE.match(image)
-    if not match:
-        raise ServingError(f"image {image!r} is not <role>-<agno|crewai>: cannot run it locally")
+    parsed = variants.parse_service(image)
+    if parsed is None:
+        known = "|".join(variants.NAMES)
+        raise ServingError(f"image {image!r} is not <role>-<{known}>: cannot run it locally")
+    role, variant = parsed
     try:
-        return FunctionSpec(match["role"].replace("-", "_"), match["variant"])
+        return FunctionSpec(role, variant.name)
     except ValueError as problem:
         raise ServingError(f"image {image!r}: {problem}") from None
 

@@ -165,7 +165,7 @@ class Image:
 
 
 def roles() -> list[str]:
-    return sorted(p.parent.name for p in (REPO / "functions").glob("*/agno_app.py"))
+    return sorted(p.parent.name for p in (REPO / "functions").glob("*/role.py"))
 
 
 def all_images(registry: str, tag: str) -> list[Image]:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from importlib import import_module
 
+from shared import variants
 from shared.role import ModelSettings, Role, Runner
 
 
 def load_runner(variant: str, role: Role, model: ModelSettings) -> Runner:
-    """Import ``shared.frameworks.<variant>_runner`` and build its runner for ``role``."""
-    module = import_module(f"shared.frameworks.{variant}_runner")
+    """Import the variant's runner module (``shared.variants``) and build its runner."""
+    module = import_module(variants.get(variant).runner)
     return module.build_runner(role, model)

@@ -1,4 +1,4 @@
-"""``python -m shared.runtime.serve functions.<role>.<variant>_app:create_app``: one
+"""``python -m shared.runtime.serve functions.<role>@<variant>``: one
 function instance, one process, as Knative's runtime contract asks.
 
 - Listens on ``$PORT`` (default 8080) at ``BINKS_BIND`` (default 127.0.0.1; a container
@@ -34,11 +34,20 @@ def bind_address(env: Mapping[str, str] = os.environ) -> tuple[str, int]:
 
 
 def load_app(spec: str) -> Callable:
-    """``package.module:factory`` → the WSGI app the factory returns."""
+    """The WSGI app of ``spec``: ``functions.<role>@<variant>`` (a role package's ``ROLE``
+    on a registered variant, ``shared.variants``) or ``package.module:factory``."""
+    if "@" in spec:
+        package, _, variant = spec.partition("@")
+        if not package.replace(".", "").replace("_", "").isalnum():
+            raise ValueError(f"expected functions.<role>@<variant>, got {spec!r}")
+        from shared.runtime.app import create_app
+
+        role = importlib.import_module(f"{package}.role").ROLE
+        return create_app(role, variant)
     module_name, _, factory = spec.partition(":")
     if not module_name or not factory.isidentifier():
-        example = "functions.code_reviewer.agno_app:create_app"
-        raise ValueError(f"expected module:factory, e.g. {example}, got {spec!r}")
+        example = "functions.code_reviewer@agno"
+        raise ValueError(f"expected role@variant or module:factory, e.g. {example}, got {spec!r}")
     return getattr(importlib.import_module(module_name), factory)()
 
 

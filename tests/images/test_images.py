@@ -85,7 +85,7 @@ def test_both_variants_are_built_by_the_same_steps() -> None:
     # variant share them
     assert "ARG VARIANT" in function and "ARG ROLE" in function
     assert not any(line.startswith("ARG ") for line in deps)
-    assert any("BINKS_APP=functions.${ROLE}.${VARIANT}_app:create_app" in line for line in function)
+    assert any("BINKS_APP=functions.${ROLE}@${VARIANT}" in line for line in function)
     assert function.index("ARG VARIANT") < function.index("COPY events/ events/")
     last_copy = max(i for i, line in enumerate(function) if line.startswith("COPY "))
     assert any("compileall" in line for line in function[last_copy:])  # our code too

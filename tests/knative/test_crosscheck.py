@@ -19,7 +19,7 @@ OVERLAYS = ("base", "overlays/local", "overlays/cluster", "overlays/pi")
 #: MiB the cluster operator adds once it imports the kubernetes client (not in the bench:
 #: the bench's inspections use the local backend).
 KUBERNETES_CLIENT_MIB = 58
-ROLES = sorted(p.parent.name.replace("_", "-") for p in (REPO / "functions").glob("*/agno_app.py"))
+ROLES = sorted(p.parent.name.replace("_", "-") for p in (REPO / "functions").glob("*/role.py"))
 #: The roles issue: what the cluster operator may do, and nothing more.
 _READ = ("get", "list", "watch")
 OPERATOR_RULES = {

@@ -9,12 +9,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from events import VARIANTS
 from localknative.kustomize import build
 from localknative.paths import REPO
 
 FUNCS = sorted((REPO / "knative" / "func").glob("*/func.yaml"))
-ROLE_PACKAGES = sorted(p.parent.name for p in (REPO / "functions").glob("*/agno_app.py"))
+ROLE_PACKAGES = sorted(p.parent.name for p in (REPO / "functions").glob("*/role.py"))
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 # func's schema (knative/func schema/func_yaml-schema.json): the fields we write.
 _TOP = {
@@ -69,25 +68,6 @@ def test_func_yaml_matches_the_cluster_service(path: Path) -> None:
     limits = dict(resources["limits"])
     assert limits.pop("concurrency") == template["spec"]["containerConcurrency"]
     assert limits == container["resources"]["limits"]
-
-
-def test_one_containerfile_ships_one_variant_small_and_signal_ready() -> None:
-    text = (REPO / "envs" / "Containerfile").read_text()
-    instructions = [line for line in text.splitlines() if line and not line.startswith("#")]
-    assert "-slim" in text and text.count("FROM ") == 2  # slim base, build stage dropped
-    # both variants by the same steps: only the chosen variant's lock, as locked, no dev
-    # group, bytecode compiled
-    assert "COPY envs/${VARIANT}/pyproject.toml envs/${VARIANT}/uv.lock" in text
-    assert all(f"envs/{variant}/" not in text for variant in VARIANTS)
-    assert "uv sync --locked --no-dev" in text and "UV_COMPILE_BYTECODE=1" in text
-    assert "compileall" in text  # our own code too
-    assert "BINKS_APP=functions.${ROLE}.${VARIANT}_app:create_app" in text
-    (user,) = [line for line in instructions if line.startswith("USER ")]
-    assert user.split()[1].split(":")[0] not in ("0", "root")
-    (entrypoint,) = [line for line in instructions if line.startswith("ENTRYPOINT")]
-    # exec form: the server is PID 1 and receives SIGTERM
-    command = yaml.safe_load(entrypoint.removeprefix("ENTRYPOINT "))
-    assert command == ["/opt/venv/bin/python", "-m", "shared.runtime.serve"]
 
 
 @pytest.mark.parametrize("role", ROLE_PACKAGES)
