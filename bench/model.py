@@ -20,6 +20,7 @@ from modelserver.chat import ChatRequest, engine_request, sampling_from_options
 from modelserver.engine import LlamaEngine
 from modelserver.selection import start_embedded
 from modelserver.weights import installed_model
+from shared.defaults import DEFAULT_MODEL
 
 PROMPT = "Write a short story about a lighthouse keeper who finds a message in a bottle."
 OPTIONS = {"temperature": 0, "seed": 42, "num_predict": 128}
@@ -41,7 +42,7 @@ def direct(engine: LlamaEngine) -> dict[str, float]:
 
 def through_api(url: str) -> dict[str, float]:
     body = {
-        "model": "gemma3:270m",
+        "model": DEFAULT_MODEL,
         "messages": [{"role": "user", "content": PROMPT}],
         "options": OPTIONS,
         "stream": True,
@@ -107,7 +108,7 @@ def main(runs: int = 5) -> int:
     save(
         "model",
         {
-            "model": "gemma3:270m",
+            "model": DEFAULT_MODEL,
             "prompt": PROMPT,
             "options": OPTIONS,
             "runs": runs,

@@ -15,6 +15,7 @@ from bench.probes import spread
 from events import REVIEW_COMPLETED, REVIEW_REQUESTED, TASK_PLANNED, VARIANTS
 from localknative.instances import FunctionProcess, FunctionSpec
 from modelserver.selection import start_embedded
+from shared.defaults import DEFAULT_MODEL
 
 REPOSITORY = "sample-repo"
 
@@ -75,4 +76,4 @@ def measure(runs: int, step: Callable[[str], None]) -> dict[str, Any]:
             for key in ("spawn_s", "run_s", "report_s")
             if any(r.get(key) is not None for r in rows)
         }
-    return {"model": "gemma3:270m (embedded)", "samples": samples, "summary": summary}
+    return {"model": f"{DEFAULT_MODEL} (embedded)", "samples": samples, "summary": summary}

@@ -27,6 +27,7 @@ from events import VARIANTS
 from localknative.instances import FunctionSpec
 from modelserver.sample_answers import sample_team
 from modelserver.scripted import ScriptedOllama
+from shared.defaults import DEFAULT_MODEL
 
 ROLES = functions.ROLES
 
@@ -57,7 +58,7 @@ def _scripted_env(model: ScriptedOllama) -> dict[str, str]:
     """Every function its own path on the scripted server: the path picks its role's answers."""
     return {
         "OLLAMA_HOST": model.url_per_service,
-        "BINKS_MODEL": "gemma3:270m",
+        "BINKS_MODEL": DEFAULT_MODEL,
         "BINKS_CLUSTER": "local",
     }
 

@@ -35,7 +35,7 @@ from localknative.launch import start_platform
 from modelserver.sample_answers import sample_team
 from modelserver.scripted import ScriptedOllama
 from modelserver.selection import select
-from shared.runtime.config import DEFAULT_MODEL, DEFAULT_OLLAMA_HOST, normalise_ollama_host
+from shared.defaults import DEFAULT_MODEL, DEFAULT_OLLAMA_HOST, normalise_ollama_host
 
 SAMPLE_REPOSITORY = "sample-repo"
 

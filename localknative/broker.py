@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import os
 import re
 import time
@@ -20,7 +19,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
 
 import aiohttp
 
@@ -28,8 +26,8 @@ from localknative.filters import legacy_matches, matches
 from localknative.manifests import Broker, Delivery, Destination, Manifests, Trigger
 from localknative.serving import Serving, ServingError
 from localknative.store import EventStore, PendingDelivery, StoredEvent
-from shared.runtime.cloudevent import Incoming, decode
-from shared.runtime.errors import FunctionError, InvalidEvent
+from shared.errors import FunctionError, InvalidEvent
+from shared.wire import Incoming, binary_headers, data_bytes, decode, text_attributes
 
 MAX_TTL = 255
 TTL = "knativebrokerttl"
@@ -51,7 +49,6 @@ BACKLOG_ENV = "BINKS_BROKER_BACKLOG"
 DEFAULT_BACKLOG = 4096
 BACKLOG_BYTES = 64 * 1024 * 1024
 RETRY_AFTER_S = 1
-_SAFE = "".join(c for c in map(chr, range(0x21, 0x7F)) if c not in ' "%')
 
 
 #: The most a subscriber's answer may be; the rest is never read into memory.
@@ -99,51 +96,12 @@ def backlog_from_env(env: Mapping[str, str]) -> int:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class DeliveryOutcome:
     status: int | None
     body: bytes = b""
     error: str | None = None
     reply: Incoming | None = None
     timed_out: bool = False
-
-
-def wire_attributes(incoming: Incoming) -> dict[str, str]:
-    """Attributes in their string wire form (as headers carry them)."""
-    out = {}
-    for name, value in incoming.attributes.items():
-        if isinstance(value, datetime):
-            value = value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-        elif isinstance(value, bool):
-            value = str(value).lower()
-        out[name] = str(value)
-    return out
-
-
-def wire_data(incoming: Incoming, body: bytes = b"") -> bytes:
-    """The event's data as delivered: a binary-mode body exactly as it came (re-encoding
-    could change what a subscriber sees), structured-mode data encoded on its own."""
-    if incoming.mode == "binary":
-        return body
-    data = incoming.data
-    if data is None:
-        return b""
-    if isinstance(data, bytes):
-        return data
-    if isinstance(data, str):
-        return data.encode()
-    return json.dumps(data, separators=(",", ":")).encode()
-
-
-def binary_headers(attributes: Mapping[str, str]) -> dict[str, str]:
-    headers = {}
-    for name, value in attributes.items():
-        if name == TTL:
-            continue  # stripped before delivery, re-attached to the reply
-        if name == "datacontenttype":
-            headers["Content-Type"] = value
-        else:
-            headers[f"ce-{name}"] = quote(value, safe=_SAFE)
-    return headers
 
 
 def ingress_ttl(raw: str | None) -> int:
@@ -164,7 +122,7 @@ def ingress_ttl(raw: str | None) -> int:
 def attributes_over_budget(attributes: Mapping[str, str]) -> str | None:
     """Why the attributes are too large to deliver as headers, or None if they fit."""
     total = 0
-    for name, value in binary_headers(attributes).items():
+    for name, value in binary_headers(attributes, omit=(TTL,)).items():
         line = len(name) + 2 + len(value)
         if line > MAX_HEADER_LINE:
             return (
@@ -242,9 +200,9 @@ class Eventing:
             raise IngressError(
                 400, "not a CloudEvent: send ce-* headers or application/cloudevents+json"
             )
-        attributes = wire_attributes(incoming)
+        attributes = text_attributes(incoming)
         ttl = ingress_ttl(attributes.get(TTL))
-        data = wire_data(incoming, body)
+        data = data_bytes(incoming, body)
         problem = attributes_over_budget(attributes)
         if problem:
             raise IngressError(431, problem)
@@ -388,7 +346,7 @@ class Eventing:
             await self._dead_letter(event, trigger, spec, outcome)
 
     @staticmethod
-    def _retryable(outcome: Outcome) -> bool:
+    def _retryable(outcome: DeliveryOutcome) -> bool:
         return outcome.status is None or outcome.status in RETRYABLE or outcome.status >= 500
 
     @staticmethod
@@ -398,7 +356,7 @@ class Eventing:
     async def _reply(self, cause: StoredEvent, reply: Incoming, body: bytes) -> None:
         ttl = int(cause.attributes.get(TTL, MAX_TTL)) - 1
         broker = self.brokers[(cause.namespace, cause.broker)]
-        attributes = wire_attributes(reply)
+        attributes = text_attributes(reply)
         attributes.pop(ARRIVAL, None)
         if ttl <= 0:
             await asyncio.wrap_future(
@@ -406,16 +364,16 @@ class Eventing:
                     broker.namespace,
                     broker.name,
                     {**attributes, TTL: "0"},
-                    wire_data(reply, body),
+                    data_bytes(reply, body),
                     [],
                     origin="reply-dropped-ttl",
                 )
             )
             return
-        await self._accept(broker, attributes, wire_data(reply, body), ttl, origin="reply")
+        await self._accept(broker, attributes, data_bytes(reply, body), ttl, origin="reply")
 
     async def _dead_letter(
-        self, event: StoredEvent, trigger: Trigger, spec: Delivery, failure: Outcome
+        self, event: StoredEvent, trigger: Trigger, spec: Delivery, failure: DeliveryOutcome
     ) -> None:
         data = base64.b64encode(failure.body or (failure.error or "").encode()).decode()
         attributes = {
@@ -435,13 +393,17 @@ class Eventing:
 
     async def _send(
         self, destination: Destination, namespace: str, event: StoredEvent, spec: Delivery
-    ) -> Outcome:
-        headers = {**binary_headers(event.attributes), "Prefer": "reply", "Kn-Namespace": namespace}
+    ) -> DeliveryOutcome:
+        headers = {
+            **binary_headers(event.attributes, omit=(TTL,)),
+            "Prefer": "reply",
+            "Kn-Namespace": namespace,
+        }
         if destination.uri:
             return await self._post(destination.uri, headers, event.data, spec.timeout_s or 300)
         if self.serving.builtin(destination.namespace, destination.service):
             await self.record_sink(destination.service, event.attributes, event.data)
-            return Outcome(202)
+            return DeliveryOutcome(202)
         state = self.serving.state(destination.namespace, destination.service)
         timeout = min(spec.timeout_s or state.spec.timeout_s, state.spec.timeout_s)
         try:
@@ -449,7 +411,7 @@ class Eventing:
                 destination.namespace, destination.service, timeout
             )
         except (TimeoutError, ServingError) as problem:
-            return Outcome(503, error=str(problem))
+            return DeliveryOutcome(503, error=str(problem))
         try:
             outcome = await self._post(instance.process.url, headers, event.data, timeout)
         finally:
@@ -457,12 +419,12 @@ class Eventing:
         if outcome.timed_out and timeout >= state.spec.timeout_s:
             # the Service's timeoutSeconds, enforced by Serving: Knative answers 504
             reason = f"request timeout: {destination.service} took over {timeout:g}s"
-            return Outcome(504, reason.encode(), error=reason)
+            return DeliveryOutcome(504, reason.encode(), error=reason)
         return outcome
 
     async def _post(
         self, url: str, headers: dict[str, str], body: bytes, timeout_s: float
-    ) -> Outcome:
+    ) -> DeliveryOutcome:
         assert self.session is not None
         try:
             async with self.session.post(
@@ -472,27 +434,27 @@ class Eventing:
                 answer_headers = dict(response.headers)
                 payload = await read_bounded(response, MAX_ANSWER)
         except AnswerTooLarge:
-            return Outcome(502, error=f"the answer is over {MAX_ANSWER} bytes")
+            return DeliveryOutcome(502, error=f"the answer is over {MAX_ANSWER} bytes")
         except TimeoutError:
-            return Outcome(
+            return DeliveryOutcome(
                 None, error=f"TimeoutError: no answer within {timeout_s:g}s", timed_out=True
             )
         except (aiohttp.ClientError, OSError) as problem:
             # kept for the event log (``binks events``); never sent to a client
-            return Outcome(None, error=f"{type(problem).__name__}: {problem}")
+            return DeliveryOutcome(None, error=f"{type(problem).__name__}: {problem}")
         if not 200 <= status < 300:
-            return Outcome(status, payload, error=f"HTTP {status}")
+            return DeliveryOutcome(status, payload, error=f"HTTP {status}")
         has_event = any(k.lower().startswith("ce-") for k in answer_headers) or payload.strip()
         if not has_event:
-            return Outcome(status)
+            return DeliveryOutcome(status)
         try:
             reply = decode(answer_headers, payload)
             if reply.mode == "plain":
                 raise InvalidEvent("a 2xx body must be empty or a CloudEvent")
         except (FunctionError, ValueError) as problem:
             reason = getattr(problem, "reason", str(problem))
-            return Outcome(502, payload, error=f"reply is not a CloudEvent: {reason}")
-        return Outcome(status, payload, reply=reply)
+            return DeliveryOutcome(502, payload, error=f"reply is not a CloudEvent: {reason}")
+        return DeliveryOutcome(status, payload, reply=reply)
 
     async def record_sink(self, service: str, attributes: Mapping[str, str], data: bytes) -> None:
         """What the platform's event_display stand-in received (shown by ``binks events``)."""

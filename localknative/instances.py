@@ -18,9 +18,9 @@ from pathlib import Path
 from localknative import cgroups as memory_groups
 from localknative.paths import REPO, WORKSPACE
 from shared import variants
+from shared.defaults import READINESS_PATH
 from shared.listen import LOOPBACK, bind_listener, child_env, port_of
 
-READINESS_PATH = "/health/readiness"
 #: ``$(K_SERVICE)``, ``$(K_CONFIGURATION)``, ``$(K_REVISION)`` in an environment value
 #: name the instance's own (Kubernetes' dependent-variable syntax).
 _IDENTITY = re.compile(r"\$\((K_SERVICE|K_CONFIGURATION|K_REVISION)\)")

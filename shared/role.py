@@ -150,7 +150,7 @@ class AgentStep(Generic[Config]):
     """Handle one event type with the model.
 
     ``ask`` turns the validated request into a :class:`Prompt` (raise
-    :class:`~shared.runtime.errors.BadRequest` for a request that cannot run), or
+    :class:`~shared.errors.BadRequest` for a request that cannot run), or
     answers without the model: a :class:`Reply`, or None (nothing to say yet). The
     runtime runs the model and reads its answer once against ``answer_schema`` (also
     the schema sent as structured output); ``finish`` gets the checked answer. An
@@ -218,7 +218,7 @@ class Runner(Protocol):
     def run(self, task: AgentTask) -> str:
         """Run one task to its final answer text.
 
-        Raises :class:`~shared.runtime.errors.ModelUnavailable` when the model
+        Raises :class:`~shared.errors.ModelUnavailable` when the model
         could not be reached or failed.
         """
         ...

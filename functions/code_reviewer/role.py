@@ -8,8 +8,8 @@ from typing import Any
 
 from events import REVIEW_COMPLETED, REVIEW_FAILED, REVIEW_REQUESTED, answer_schema
 from functions.code_reviewer.tools import repository_tools
+from shared.errors import BadRequest
 from shared.role import AgentStep, Context, FailedReply, Prompt, Reply, Role
-from shared.runtime.errors import BadRequest
 
 INSTRUCTIONS = """\
 You review source code for real defects: wrong results, crashes, security holes,

@@ -10,8 +10,8 @@ import sys
 
 os.environ.setdefault("AGNO_TELEMETRY", "false")  # no network here; read at import
 
+from shared.errors import ModelUnavailable
 from shared.role import AgentTask, ModelSettings, Role
-from shared.runtime.errors import ModelUnavailable
 
 
 def _ollama_chat_model() -> type:

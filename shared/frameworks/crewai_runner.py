@@ -21,8 +21,8 @@ from crewai import LLM, Agent
 from crewai.events.event_listener import event_listener
 from crewai.tools import tool as crewai_tool
 
+from shared.errors import ModelUnavailable
 from shared.role import AgentTask, ModelSettings, Role
-from shared.runtime.errors import ModelUnavailable
 
 # crewai's console formatter is created verbose for the whole process and draws a panel
 # per agent run on stdout whatever Agent(verbose=...) says, and its LLM layer warns on

@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from shared.errors import FunctionError
     from shared.runtime.app import create_app
-    from shared.runtime.errors import FunctionError
 
 __all__ = ["FunctionError", "create_app"]
 
@@ -21,7 +21,7 @@ def __getattr__(name: str) -> Any:
 
         return create_app
     if name == "FunctionError":
-        from shared.runtime.errors import FunctionError
+        from shared.errors import FunctionError
 
         return FunctionError
     raise AttributeError(f"module 'shared.runtime' has no attribute {name!r}")

@@ -16,16 +16,17 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from events import VARIANTS
+from shared.defaults import LIVENESS_PATH, READINESS_PATH
+from shared.errors import FunctionError, PayloadTooLarge
 from shared.role import Context, ModelSettings, Role, Runner
 from shared.runtime import logs
-from shared.runtime.cloudevent import decode
 from shared.runtime.config import Settings
 from shared.runtime.dispatch import Dispatcher, Outcome
-from shared.runtime.errors import FunctionError, PayloadTooLarge
 from shared.runtime.idempotency import SeenEvents
+from shared.wire import decode
 
-HEALTH_LIVENESS = "/health/liveness"
-HEALTH_READINESS = "/health/readiness"
+HEALTH_LIVENESS = LIVENESS_PATH
+HEALTH_READINESS = READINESS_PATH
 
 
 class RoleNotConfigured(RuntimeError):

@@ -6,23 +6,14 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
-DEFAULT_OLLAMA_HOST = "http://127.0.0.1:11434"
-DEFAULT_MODEL = "gemma3:270m"
+from shared.defaults import DEFAULT_MODEL, DEFAULT_OLLAMA_HOST, normalise_ollama_host
+
+__all__ = ["DEFAULT_MODEL", "DEFAULT_OLLAMA_HOST", "Settings", "normalise_ollama_host"]
+
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 #: Seconds one model call may take before the run fails as ``model_unavailable`` (503).
 DEFAULT_MODEL_TIMEOUT_S = 120.0
-
-
-def normalise_ollama_host(value: str) -> str:
-    """Accept Ollama's own forms (``host``, ``host:port``, URL) and return a base URL."""
-    value = value.strip().rstrip("/") or DEFAULT_OLLAMA_HOST
-    if "://" not in value:
-        value = f"http://{value}"
-    parts = urlsplit(value)
-    port = parts.port or (443 if parts.scheme == "https" else 11434)
-    return f"{parts.scheme}://{parts.hostname}:{port}{parts.path}"
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,10 @@ from events import (
     load_example,
     validate_data,
 )
+from shared.errors import InvalidData, InvalidEvent, SinkUnavailable, UnsupportedEvent
 from shared.role import Context, Reply, Role, Runner, run_step
-from shared.runtime.cloudevent import Incoming, encode_binary
-from shared.runtime.errors import InvalidData, InvalidEvent, SinkUnavailable, UnsupportedEvent
 from shared.runtime.idempotency import SeenEvents
+from shared.wire import Incoming, encode_binary
 
 #: What ``kn func invoke`` sends when told nothing else.
 KN_INVOKE_DEFAULT_TYPE = "boson.fn"

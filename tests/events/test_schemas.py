@@ -10,7 +10,7 @@ from jsonschema import Draft202012Validator
 
 from events import EVENT_TYPES, DataError, load_example, schema_for, validate_data
 from events.schemas import known_types
-from shared.runtime.cloudevent import decode
+from shared.wire import decode
 
 EXAMPLES = sorted(p.stem for p in (Path(__file__).parents[2] / "events/examples").glob("*.json"))
 

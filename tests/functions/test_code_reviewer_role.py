@@ -10,8 +10,8 @@ import pytest
 
 from events import REVIEW_COMPLETED, REVIEW_FAILED, REVIEW_REQUESTED, VARIANTS, schema_for
 from functions.code_reviewer.role import REVIEW, ROLE, review_completed, review_prompt
+from shared.errors import BadRequest
 from shared.role import Context
-from shared.runtime.errors import BadRequest
 
 from .apps import ScriptedRunner, role_app, send
 

@@ -11,9 +11,9 @@ import pytest
 
 from events import EVENT_TYPES, PING, VARIANTS
 from localknative.filters import matches
-from localknative.instances import READINESS_PATH
 from localknative.kustomize import build
 from localknative.paths import REPO
+from shared.defaults import READINESS_PATH
 
 OVERLAYS = ("base", "overlays/local", "overlays/cluster", "overlays/pi")
 #: MiB the cluster operator adds once it imports the kubernetes client (not in the bench:

@@ -11,10 +11,10 @@ import pytest
 from flask.testing import FlaskClient
 
 from functions.code_reviewer.role import ROLE
+from shared.errors import ModelUnavailable
 from shared.role import AgentTask
 from shared.runtime import create_app
 from shared.runtime.app import RoleNotConfigured
-from shared.runtime.errors import ModelUnavailable
 
 REPO = Path(__file__).parents[2]
 ANSWER = {

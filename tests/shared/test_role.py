@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from events import REVIEW_COMPLETED, REVIEW_FAILED, REVIEW_REQUESTED, TASK_PLANNED
+from shared.errors import ModelUnavailable
 from shared.role import (
     INVALID_MODEL_ANSWER,
     AgentStep,
@@ -24,7 +25,6 @@ from shared.role import (
     failure,
     run_step,
 )
-from shared.runtime.errors import ModelUnavailable
 
 SCHEMA = {
     "type": "object",

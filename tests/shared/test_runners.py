@@ -31,7 +31,7 @@ PROGRAM = """
 import json, sys
 from importlib import import_module
 from shared.role import AgentTask, ModelSettings, Tool
-from shared.runtime.errors import ModelUnavailable
+from shared.errors import ModelUnavailable
 
 variant, host, schema = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 

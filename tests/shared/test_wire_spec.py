@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from shared.runtime.cloudevent import MAX_JSON_DEPTH, decode
-from shared.runtime.errors import InvalidEvent
+from shared.errors import InvalidEvent
+from shared.wire import MAX_JSON_DEPTH, decode
 
 CORE = {"specversion": "1.0", "id": "1", "source": "/tests", "type": "dev.binks.review.requested"}
 DATA = {"repository": "bench/sample-repo"}

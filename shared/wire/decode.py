@@ -1,4 +1,4 @@
-"""Strict CloudEvents 1.0 decoding and binary-mode encoding over HTTP.
+"""Strict CloudEvents 1.0 decoding over HTTP.
 
 Both doors use this decoder: the broker ingress and every function. It follows
 CloudEvents 1.0.2 (core spec, HTTP binding, JSON format) to the letter, gathers
@@ -13,18 +13,14 @@ from __future__ import annotations
 
 import base64
 import ipaddress
-import json
 import re
-from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import unquote_to_bytes
 
-from cloudevents.core.bindings.http import to_binary_event
-from cloudevents.core.v1.event import CloudEvent
-
-from shared.runtime.errors import InvalidEvent, UnsupportedMediaType
+from shared.errors import InvalidEvent, UnsupportedMediaType
+from shared.wire.json_text import NotJson, load_json
 
 Mode = Literal["binary", "structured", "plain"]
 
@@ -33,10 +29,6 @@ BATCH_TYPE = "application/cloudevents-batch+json"
 REQUIRED = ("id", "source", "specversion", "type")
 OPTIONAL = ("datacontenttype", "dataschema", "subject", "time")
 
-#: Deepest JSON nesting accepted in any body (structured envelope, binary data,
-#: plain JSON), checked before parsing: ``json.loads`` would otherwise raise
-#: RecursionError (a 500) near 1000 levels. Event data nests a handful of levels.
-MAX_JSON_DEPTH = 64
 #: Core type system: an Integer is a signed 32-bit number.
 INTEGER_RANGE = range(-(2**31), 2**31)
 
@@ -68,13 +60,6 @@ _URI = re.compile(
     rf"(?P<path>(?:{_PCHAR}|/)*)(?:\?(?:{_PCHAR}|[/?])*)?(?:#(?:{_PCHAR}|[/?])*)?"
 )
 _IP_FUTURE = re.compile(rf"[vV][0-9A-Fa-f]+\.[{_SUB}:]+")
-# JSON depth scan: with escapes gone, a string is a quote to the next quote (or the end)
-_JSON_STRING = re.compile(rb'"[^"]*"?')
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
-
-
-class _NotJson(InvalidEvent):
-    """A body that is not strict RFC 8259 JSON, said in our own words."""
 
 
 @dataclass(frozen=True)
@@ -126,18 +111,11 @@ def decode(headers: Mapping[str, str], body: bytes) -> Incoming:
     if is_json_media_type(kind):
         if not body.strip():
             raise InvalidEvent("the body is empty: expected JSON")
-        return Incoming("plain", _load_json(body, "the body")[0])
+        return Incoming("plain", load_json(body, "the body")[0])
     raise UnsupportedMediaType(
         f"content type {kind or '(none)'!r} is not accepted: send a CloudEvent "
         "(binary mode with ce-* headers, or application/cloudevents+json) or application/json"
     )
-
-
-def encode_binary(attributes: Mapping[str, Any], data: Any) -> tuple[dict[str, str], bytes]:
-    """Encode one CloudEvent 1.0 in binary mode; returns (headers, body)."""
-    event = CloudEvent(dict(attributes), data)
-    message = to_binary_event(event)
-    return dict(message.headers), message.body
 
 
 # --- the two modes -----------------------------------------------------------------------
@@ -177,7 +155,7 @@ def _decode_binary(headers: Mapping[str, str], content_type: str | None, body: b
 def _decode_structured(body: bytes) -> Incoming:
     if not body.strip():
         raise InvalidEvent("the structured event is empty: expected a JSON object")
-    envelope, repeated = _load_json(body, "the structured event", track_repeats=True)
+    envelope, repeated = load_json(body, "the structured event", track_repeats=True)
     if not isinstance(envelope, dict):
         raise InvalidEvent("a structured CloudEvent must be a JSON object")
     # JSON format 2.2: null is the same as absent
@@ -220,8 +198,8 @@ def _binary_data(content_type: str | None, body: bytes) -> tuple[Any, str | None
     # JSON when declared so; with no Content-Type at all, JSON when it parses (as the SDKs do)
     if content_type is None or is_json_media_type(media_type(content_type)):
         try:
-            return _load_json(body, "the body")[0], None
-        except _NotJson as problem:
+            return load_json(body, "the body")[0], None
+        except NotJson as problem:
             if content_type is not None:
                 return None, f"Content-Type declares JSON, but {problem.reason}"
     return _opaque(body), None
@@ -369,63 +347,6 @@ _JSON_TYPES = {
     dict: "an object",
     list: "an array",
 }
-
-
-# --- JSON --------------------------------------------------------------------------------
-
-
-def _load_json(body: bytes, what: str, track_repeats: bool = False) -> tuple[Any, set[str]]:
-    """Strict RFC 8259 JSON from UTF-8 bytes, and the names repeated in its top object.
-
-    Raises :class:`_NotJson` with a message of our own.
-    """
-    if _too_deep(body):
-        raise _NotJson(f"{what} nests JSON deeper than {MAX_JSON_DEPTH} levels")
-    try:
-        text = body.decode("utf-8")  # RFC 8259: UTF-8 only (json.loads would take UTF-16)
-    except UnicodeDecodeError as error:
-        raise _NotJson(f"{what} is not UTF-8 (bad byte at offset {error.start})") from None
-    repeated: set[str] = set()
-
-    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        # the top object is built last, so what's left in `repeated` is its own
-        result = dict(items)
-        repeated.clear()
-        if len(result) < len(items):
-            repeated.update(name for name, n in Counter(k for k, _ in items).items() if n > 1)
-        return result
-
-    try:
-        value = json.loads(
-            text,
-            parse_constant=_refuse_constant,
-            object_pairs_hook=pairs if track_repeats else None,
-        )
-    except json.JSONDecodeError as error:
-        raise _NotJson(
-            f"{what} is not valid JSON (line {error.lineno}, column {error.colno})"
-        ) from None
-    except RecursionError:  # unreachable below MAX_JSON_DEPTH; never a 500 all the same
-        raise _NotJson(f"{what} nests JSON too deeply") from None
-    return value, repeated
-
-
-def _refuse_constant(name: str) -> Any:
-    raise _NotJson(f"{name} is not a JSON value (RFC 8259)")
-
-
-def _too_deep(body: bytes) -> bool:
-    """Whether brackets outside strings nest deeper than MAX_JSON_DEPTH: linear, no parsing."""
-    if body.count(b"[") + body.count(b"{") <= MAX_JSON_DEPTH:
-        return False
-    # drop escaped backslashes, then escaped quotes: every quote left opens or closes a string
-    unescaped = body.replace(b"\\\\", b"").replace(b'\\"', b"")
-    depth = 0
-    for byte in _JSON_STRING.sub(b"", unescaped).translate(None, _NOT_BRACKETS):
-        depth += 1 if byte in b"[{" else -1
-        if depth > MAX_JSON_DEPTH:
-            return True
-    return False
 
 
 def _raise_if(problems: dict[str, str]) -> None:

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from shared.runtime.cloudevent import decode, encode_binary
-from shared.runtime.errors import InvalidEvent, UnsupportedMediaType
+from shared.errors import InvalidEvent, UnsupportedMediaType
+from shared.wire import decode, encode_binary
 
 DATA = {"repository": "bench/sample-repo"}
 BINARY = {
