@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from shared.image_ref import ImageRef
+
 REPO = Path(__file__).resolve().parents[1]
 MAX_LOG_BYTES = 1_000_000
 D = TypeVar("D", int, None)
@@ -83,14 +85,6 @@ MAX_ARGS_BYTES = 32 * 1024
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
-# distribution/reference grammar, lowercase repository, sha256 digests only
-_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_HOST = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*(?::[0-9]{1,5})?"
-_IMAGE = re.compile(
-    rf"(?P<repository>(?:{_HOST}/)?{_COMPONENT}(?:/{_COMPONENT})*)"
-    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?"
-    r"(?:@(?P<digest>sha256:[0-9a-f]{64}))?"
-)
 
 
 class JobError(ValueError):
@@ -111,11 +105,11 @@ def _shown(text: object) -> str:
 def local_image(image: str) -> LocalImage:
     """The stand-in of an image whose repository is exactly a local one, or JobError 422
     (Kubernetes: ErrImagePull). Tags and digests are accepted as written."""
-    match = _IMAGE.fullmatch(image) if len(image) <= 512 else None
-    if match is None or match["repository"] not in LOCAL_IMAGES:
+    ref = ImageRef.parse(image)
+    if ref is None or ref.repository not in LOCAL_IMAGES:
         known = ", ".join(sorted(LOCAL_IMAGES))
         raise JobError(422, f"image {_shown(image)} has no local stand-in (local images: {known})")
-    return LOCAL_IMAGES[match["repository"]]
+    return LOCAL_IMAGES[ref.repository]
 
 
 def command_for_image(image: str) -> list[str]:
