@@ -61,7 +61,12 @@ REPO = Path(__file__).resolve().parents[2]
 CACHE = REPO / ".cache" / "images"
 LOGS = CACHE / "logs"
 CONTAINERFILE = REPO / "envs" / "Containerfile"
-VARIANTS = ("agno", "crewai")
+# The variants and their image names come from the one registry (shared/variants.py,
+# standard library only): a new framework there and in envs/<name>/ gets its images.
+sys.path.insert(0, str(REPO))
+from shared import variants  # noqa: E402
+
+VARIANTS = variants.NAMES
 
 # -- the base image: its recipe ----------------------------------------------------------------
 # Debian 12's own python3 (3.11.2), from Debian packages: no registry, no python.org build.
@@ -170,7 +175,7 @@ def roles() -> list[str]:
 
 def all_images(registry: str, tag: str) -> list[Image]:
     images = [
-        Image(f"{registry}/{role.replace('_', '-')}-{variant}", tag, role, variant)
+        Image(f"{registry}/{variants.get(variant).service(role)}", tag, role, variant)
         for role in roles()
         for variant in VARIANTS
     ]
