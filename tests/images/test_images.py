@@ -225,3 +225,15 @@ def test_sizes_merge_into_one_json_file(tmp_path: Path) -> None:
     assert json.loads(path.read_text()) == {"img:1": {"amd64": entry, "arm64": entry}}
     assert build.parse_size("148.2MB") == 148_200_000
     assert build.parse_size("1.5GiB") == 3 * 2**29
+
+
+def test_missing_tools_are_named_when_they_cannot_be_installed(monkeypatch) -> None:
+    monkeypatch.setattr(build.shutil, "which", lambda name: None)
+    monkeypatch.setattr(build, "is_root", lambda: False)
+    with pytest.raises(build.StepFailed) as failure:
+        build.ensure_tools(["amd64", "arm64"] if build.HOST_ARCH == "amd64" else ["arm64"])
+    message = str(failure.value)
+    for package in ("podman", "buildah", "runc", "mmdebstrap"):
+        assert package in message
+    if build.HOST_ARCH == "amd64":
+        assert "qemu-user-static" in message and "binfmt-support" in message
