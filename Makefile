@@ -72,11 +72,11 @@ ONLY      ?=
 
 .PHONY: images image-sizes deploy undeploy
 
-images: $(UV) ## Build, smoke-check and list every image: 8 functions + worker, PLATFORMS (ONLY=names, PUSH=1)
+images: $(UV) ## Build and smoke-check the images (8 functions + worker) for PLATFORMS, offline; ONLY=names, PUSH=1
 	@$(PYTHON) envs/images/build.py images --platforms "$(PLATFORMS)" --registry "$(REGISTRY)" \
 	  --tag "$(TAG)" --uv "$(UV)" --only "$(ONLY)" $(if $(PUSH),--push) $(if $(NO_SMOKE),--no-smoke)
 
-image-sizes: ## Sizes of the built images per architecture: uncompressed, gzip, zstd, per layer (.cache/images/sizes.json)
+image-sizes: ## Per image and arch: uncompressed, gzip, zstd, base/deps/code (.cache/images/sizes.json)
 	@$(PYTHON) envs/images/build.py sizes --platforms "$(PLATFORMS)" --registry "$(REGISTRY)" \
 	  --tag "$(TAG)" --only "$(ONLY)"
 
