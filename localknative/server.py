@@ -12,7 +12,8 @@ from collections.abc import Iterable
 import aiohttp
 from aiohttp import web
 
-from localknative.broker import MAX_ANSWER, AnswerTooLarge, Eventing, IngressError, read_bounded
+from localknative.admission import MAX_ANSWER, AnswerTooLarge, IngressError, read_bounded
+from localknative.broker import Eventing
 from localknative.control import ControlAPI
 from localknative.guards import LOCAL_DOMAINS, control_guard, error, host_guard
 from localknative.jobs import Jobs
