@@ -46,26 +46,16 @@ async def serve(
     then only describe it); otherwise the platform binds ``host:port`` itself (port 0:
     any free one, shown in the banner).
     """
-    loaded = load(manifests)
-    for source in loaded.ping_sources.values():
-        try:
-            parse_schedule(source.schedule, source.timezone)
-        except ScheduleError as problem:
-            raise RuntimeError(f"PingSource {source.name}: spec.schedule: {problem}") from None
-    try:
-        token = credential.create(state_dir)  # before serving: a client can read it at once
-    except OSError as problem:
-        reason = f"cannot write the credential in {state_dir}: {problem.strerror}"
-        raise RuntimeError(reason) from None
+    loaded = _load_checked(manifests)
+    token = _credential(state_dir)  # before serving: a client can read it at once
     if listener is None:
         try:
             listener = bind_listener(host, port)
         except OSError as problem:
             raise RuntimeError(f"cannot listen on {host}:{port}: {problem.strerror}") from None
-    port = port_of(listener)
     # functions reach the broker (K_SINK) on loopback even when the platform listens wider
     local = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
-    base_url = f"http://{local}:{port}"
+    base_url = f"http://{local}:{port_of(listener)}"
     broker_urls = {key: f"{base_url}/{key[0]}/{key[1]}" for key in loaded.brokers}
     sink = broker_urls.get(("default", "default")) or next(iter(broker_urls.values()), "")
     platform_env = {
@@ -83,41 +73,71 @@ async def serve(
     eventing = Eventing(loaded, store, serving, base_url)
     jobs = Jobs(state_dir / "logs", platform_env)
     stop = stop or _signal_event()
-    app = create_app(eventing, serving, jobs, token=token, domains=domains)
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(
+        create_app(eventing, serving, jobs, token=token, domains=domains), access_log=None
+    )
     await runner.setup()
     await web.SockSite(runner, listener).start()
     resumed = await eventing.start()
     await serving.start()
     loop = asyncio.get_running_loop()
-    reaper = loop.create_task(serving.reap())
-
-    async def send_ping(source, headers: dict[str, str], body: bytes) -> None:
-        if source.sink.broker:
-            await eventing.ingest(source.sink.namespace, source.sink.broker, headers, body)
-        else:  # a URI, or a Service through the platform's Host routing
-            url = source.sink.uri or base_url
-            host = (
-                {}
-                if source.sink.uri
-                else {"Host": f"{source.sink.service}.{source.sink.namespace}.localhost"}
-            )
-            async with eventing.session.post(url, data=body, headers={**headers, **host}) as answer:
-                answer.raise_for_status()
-
-    pings = [loop.create_task(run_ping_source(s, send_ping)) for s in loaded.ping_sources.values()]
+    background = [loop.create_task(serving.reap())]
+    background += [
+        loop.create_task(run_ping_source(s, _ping_sender(eventing, base_url)))
+        for s in loaded.ping_sources.values()
+    ]
     if on_ready:
         on_ready(_banner(base_url, loaded, broker_urls, resumed, state_dir))
     try:
         await stop.wait()
     finally:
-        for task in (reaper, *pings):
+        for task in background:
             task.cancel()
         await runner.cleanup()  # stop taking requests first
         await eventing.stop()  # pending deliveries stay in the store for the next start
         await jobs.stop()
         await serving.stop()
         store.close()
+
+
+def _load_checked(manifests: Path):
+    """The manifests, with every PingSource's schedule checked (RuntimeError names it)."""
+    loaded = load(manifests)
+    for source in loaded.ping_sources.values():
+        try:
+            parse_schedule(source.schedule, source.timezone)
+        except ScheduleError as problem:
+            raise RuntimeError(f"PingSource {source.name}: spec.schedule: {problem}") from None
+    return loaded
+
+
+def _credential(state_dir: Path) -> str:
+    """A new credential in ``state_dir`` (RuntimeError when it cannot be written)."""
+    try:
+        return credential.create(state_dir)
+    except OSError as problem:
+        reason = f"cannot write the credential in {state_dir}: {problem.strerror}"
+        raise RuntimeError(reason) from None
+
+
+def _ping_sender(eventing: Eventing, base_url: str):
+    """How a PingSource's tick reaches its sink: a broker directly, a URI or a Service
+    (through the platform's Host routing) over HTTP."""
+
+    async def send_ping(source, headers: dict[str, str], body: bytes) -> None:
+        if source.sink.broker:
+            await eventing.ingest(source.sink.namespace, source.sink.broker, headers, body)
+            return
+        url = source.sink.uri or base_url
+        host = (
+            {}
+            if source.sink.uri
+            else {"Host": f"{source.sink.service}.{source.sink.namespace}.localhost"}
+        )
+        async with eventing.session.post(url, data=body, headers={**headers, **host}) as answer:
+            answer.raise_for_status()
+
+    return send_ping
 
 
 def _signal_event() -> asyncio.Event:
