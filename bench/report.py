@@ -93,7 +93,7 @@ def ratio_table(document: dict[str, Any]) -> list[str]:
 
 
 def render_markdown(document: dict[str, Any], source: str) -> str:
-    """The full ``latest.md``."""
+    """The full ``latest.md``: a template in document order (long as the page is)."""
     machine, settings = document["machine"], document["settings"]
     lines = [
         f"# Bench results: `{source}`",
@@ -175,7 +175,8 @@ def render_markdown(document: dict[str, Any], source: str) -> str:
 
 
 def render_readme(document: dict[str, Any], source: str) -> str:
-    """The README section: the comparison next to the seed's claims, and the plots."""
+    """The README section: the comparison next to the seed's claims, and the plots; a
+    template in document order (long as the section is)."""
     fn = document["functions"]
     reviewer = {v: fn.get(f"code-reviewer-{v}", {}).get("summary") for v in VARIANTS}
     agno, crewai = reviewer["agno"], reviewer["crewai"]

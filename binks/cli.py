@@ -160,6 +160,8 @@ def _ps(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
+    """The command line's options. Long on purpose: one declaration block per command, in
+    the order ``binks --help`` lists them, so the whole surface reads in one place."""
     root = argparse.ArgumentParser(prog="binks", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
 

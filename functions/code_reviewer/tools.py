@@ -151,7 +151,8 @@ def _search(walk: Walk, needle: str, limits: Limits) -> str:
 def repository_tools(
     root: Path, exclude: tuple[Path, ...] = (), limits: Limits = Limits()
 ) -> tuple[Tool, ...]:
-    """The three tools of the code reviewer, bound to ``root``.
+    """The three tools of the code reviewer, bound to ``root``. Long because its body is
+    the three tools (closures over the root, the exclusions and the limits).
 
     Nothing under an ``exclude`` path (the function's state directory) is listed,
     searched or read, even when it lies inside ``root``.
