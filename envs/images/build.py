@@ -660,6 +660,10 @@ def ensure_deps_layer(variant: str, arch: str, deps: Path) -> None:
             what=what,
             timeout=3600,
         )
+        checked = CACHE / "deps" / f"{variant}-{arch}.checked"
+        layer_id = inspect(deps_name(variant, arch))["Id"]
+        if checked.exists() and checked.read_text().strip() == layer_id:
+            return  # this very layer was checked before
         missing = podman(
             "run",
             "--rm",
@@ -674,6 +678,7 @@ def ensure_deps_layer(variant: str, arch: str, deps: Path) -> None:
         ).stdout.strip()
         if missing:
             raise StepFailed(what, f"shared libraries missing from the base:\n{missing[:3000]}")
+        checked.write_text(layer_id + "\n")
 
 
 # -- 4. images and 5. smoke checks -------------------------------------------------------------
