@@ -138,11 +138,20 @@ def main(argv: list[str]) -> int:
     spec = argv[0] if argv else os.environ.get("BINKS_APP", "")
     if not spec:
         print(
-            "usage: python -m shared.runtime.serve module:factory (or set BINKS_APP)",
+            "usage: python -m shared.runtime.serve functions.<role>@<variant> (or set BINKS_APP)",
             file=sys.stderr,
         )
         return 2
+    # While the app loads (seconds: the framework's imports) nothing is in flight: a
+    # SIGTERM then just ends the start, exit 0. As PID 1 in a container a signal without
+    # a handler would be ignored; serve() installs the draining handler before it listens.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _stop_starting)
     return serve(load_app(spec))
+
+
+def _stop_starting(signum: int, _frame: Any) -> None:
+    raise SystemExit(0)
 
 
 if __name__ == "__main__":
