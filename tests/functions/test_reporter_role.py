@@ -27,23 +27,8 @@ from functions.reporter.role import ROLE, ReporterConfig, configure
 from shared.role import AgentTask, Context, run_step
 
 from .apps import ScriptedRunner, role_app, send
+from .reporter_data import PLAN, REVIEW
 
-PLAN = {
-    "goal": "review it",
-    "summary": "review then report",
-    "model": "m",
-    "variant": "agno",
-    "steps": [{"type": "dev.binks.review.requested", "why": "a repository"}],
-    "deadline_s": 600,
-}
-REVIEW = {
-    "repository": "r",
-    "summary": "one bug",
-    "model": "m",
-    "variant": "agno",
-    "duration_ms": 5,
-    "findings": [{"path": "a.py", "line": 3, "severity": "high", "message": "SQL injection"}],
-}
 SUMMARY = json.dumps({"summary": "The review found one SQL injection."})
 
 

@@ -12,25 +12,11 @@ from events import REPORT_PUBLISHED, REVIEW_COMPLETED, TASK_PLANNED, VARIANTS, v
 from localknative.instances import FunctionProcess, FunctionSpec
 from modelserver.scripted import ScriptedOllama, tools_script
 
+from .reporter_data import PLAN, REVIEW
+
 pytestmark = pytest.mark.process
 
 SUMMARY = {"summary": "Scripted: the review found one bug."}
-PLAN = {
-    "goal": "review it",
-    "summary": "review then report",
-    "model": "m",
-    "variant": "agno",
-    "steps": [{"type": "dev.binks.review.requested", "why": "a repository"}],
-    "deadline_s": 600,
-}
-REVIEW = {
-    "repository": "sample-repo",
-    "summary": "one bug",
-    "model": "m",
-    "variant": "agno",
-    "duration_ms": 5,
-    "findings": [{"path": "a.py", "line": 3, "severity": "high", "message": "SQL injection"}],
-}
 
 
 def post(url: str, event_type: str, data: dict, event_id: str) -> tuple[int, dict, bytes]:

@@ -12,9 +12,9 @@ from flask.testing import FlaskClient
 
 from functions.code_reviewer.role import ROLE
 from shared.errors import ModelUnavailable
-from shared.role import AgentTask
 from shared.runtime import create_app
 from shared.runtime.app import RoleNotConfigured
+from tests.shared.fixed_runner import FixedRunner as FakeRunner
 
 REPO = Path(__file__).parents[2]
 ANSWER = {
@@ -32,22 +32,6 @@ CE = {
     "ce-type": "dev.binks.review.requested",
     "content-type": "application/json",
 }
-
-
-class FakeRunner:
-    """Stands in for a framework: answers with a fixed text (or raises)."""
-
-    variant = "agno"
-
-    def __init__(self, answer: str | Exception) -> None:
-        self.answer = answer
-        self.tasks: list[AgentTask] = []
-
-    def run(self, task: AgentTask) -> str:
-        self.tasks.append(task)
-        if isinstance(self.answer, Exception):
-            raise self.answer
-        return self.answer
 
 
 def client_for(answer: str | Exception = ANSWER_TEXT, **env: str) -> FlaskClient:

@@ -25,6 +25,7 @@ from shared.role import (
     failure,
     run_step,
 )
+from tests.shared.fixed_runner import FixedRunner as Runner
 
 SCHEMA = {
     "type": "object",
@@ -39,22 +40,6 @@ CONFIG = {"configured": True}
 def look() -> str:
     """Look around."""
     return "nothing"
-
-
-class Runner:
-    """Answers every task with ``answer`` (or raises it) and keeps the tasks."""
-
-    variant = "agno"
-
-    def __init__(self, answer: str | Exception = '{"verdict": "fine"}') -> None:
-        self.answer = answer
-        self.tasks: list[AgentTask] = []
-
-    def run(self, task: AgentTask) -> str:
-        self.tasks.append(task)
-        if isinstance(self.answer, Exception):
-            raise self.answer
-        return self.answer
 
 
 class Finished:
