@@ -77,9 +77,11 @@ async def serve(
         create_app(eventing, serving, jobs, token=token, domains=domains), access_log=None
     )
     await runner.setup()
-    await web.SockSite(runner, listener).start()
+    # resume what a previous run left pending BEFORE taking requests: an event accepted
+    # meanwhile would be both spawned at once and found pending, and delivered twice
     resumed = await eventing.start()
     await serving.start()
+    await web.SockSite(runner, listener).start()
     loop = asyncio.get_running_loop()
     background = [loop.create_task(serving.reap())]
     background += [
