@@ -1,10 +1,12 @@
-"""Memory limits for instances through cgroup v1, where the machine allows it.
+"""Memory cgroups: limits for process instances (cgroup v1, where the machine allows it)
+and what any instance's cgroup counts.
 
-A Service's ``resources.limits.memory`` becomes ``memory.limit_in_bytes`` of a
-cgroup per instance under ``/sys/fs/cgroup/memory/binks/``; the kernel OOM-kills
-an instance that goes over, as a kubelet would. Without a writable memory
-controller (not root, cgroup v2 only, a container), limits are reported as not
-applied and instances run unlimited.
+A Service's ``resources.limits.memory`` becomes ``memory.limit_in_bytes`` of a cgroup
+per process instance under ``/sys/fs/cgroup/memory/binks/``; the kernel OOM-kills an
+instance that goes over, as a kubelet would. Without a writable memory controller (not
+root, cgroup v2 only, a container), limits are reported as not applied and instances
+run unlimited. ``counts_of`` reads the memory cgroup of any process, v1 or v2: a
+container's, which podman creates, for ``binks ps`` and the bench.
 """
 
 from __future__ import annotations
@@ -47,3 +49,58 @@ def remove(group: Path | None) -> None:
     if group is not None:
         with contextlib.suppress(OSError):
             group.rmdir()
+
+
+def counts_of(pid: int) -> dict[str, int]:
+    """What the memory cgroup of process ``pid`` counts, in bytes: ``usage``, ``rss``
+    (anonymous), ``cache`` (page cache), ``peak`` and ``limit``; {} once it is gone.
+    cgroup v1 and v2 alike."""
+    try:
+        lines = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
+    except OSError:
+        return {}
+    v1 = [line.split(":", 2)[2] for line in lines if line.split(":")[1:2] == ["memory"]]
+    v2 = [line.split(":", 2)[2] for line in lines if line.startswith("0::")]
+    if v1:
+        return counts(Path("/sys/fs/cgroup/memory") / v1[0].lstrip("/"))
+    if v2:
+        return _read_v2(Path("/sys/fs/cgroup") / v2[0].lstrip("/"))
+    return {}
+
+
+def counts(group: Path) -> dict[str, int]:
+    """What a cgroup v1 memory group counts (see ``counts_of``); {} once it is gone."""
+    try:
+        stat = _stat(group / "memory.stat")
+        return {
+            "usage": int((group / "memory.usage_in_bytes").read_text()),
+            "rss": stat.get("total_rss", stat.get("rss", 0)),
+            "cache": stat.get("total_cache", stat.get("cache", 0)),
+            "peak": int((group / "memory.max_usage_in_bytes").read_text()),
+            "limit": int((group / "memory.limit_in_bytes").read_text()),
+        }
+    except (OSError, ValueError):
+        return {}
+
+
+def _read_v2(group: Path) -> dict[str, int]:
+    try:
+        stat = _stat(group / "memory.stat")
+        limit = (group / "memory.max").read_text().strip()
+        peak = group / "memory.peak"
+        return {
+            "usage": int((group / "memory.current").read_text()),
+            "rss": stat.get("anon", 0),
+            "cache": stat.get("file", 0),
+            "peak": int(peak.read_text()) if peak.exists() else 0,
+            "limit": int(limit) if limit.isdigit() else 0,
+        }
+    except (OSError, ValueError):
+        return {}
+
+
+def _stat(path: Path) -> dict[str, int]:
+    return {
+        key: int(value)
+        for key, value in (line.split() for line in path.read_text().splitlines() if " " in line)
+    }

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from localknative.paths import MANIFESTS, STATE
+from localknative.serving import RUNTIMES
 
 if TYPE_CHECKING:
     from modelserver.selection import ModelServer
@@ -45,6 +46,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         type=float,
         default=None,
         help="scale to zero after SECONDS idle (default: each Service's window, 60s)",
+    )
+    parser.add_argument(
+        "--runtime",
+        choices=RUNTIMES,
+        default="process",
+        help="process: each instance is the variant's Python on this checkout (default); "
+        "container: each instance is the Service's image under podman, with its memory "
+        "and CPU limits (make images first)",
     )
     parser.add_argument(
         "--model",
@@ -87,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
             env,
             args.host,
             tuple(args.domain),
+            args.runtime,
         )
     finally:
         if model is not None:

@@ -150,27 +150,10 @@ class FunctionProcess:
     def wait_ready(self, timeout_s: float = 120.0) -> float:
         """Poll readiness; return seconds from spawn to the first 200."""
         assert self._process is not None, "start() first"
-        deadline = self.started + timeout_s
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(
-                    f"{self.spec.service} exited with code {self._process.returncode} before ready"
-                )
-            wait_s = max(0.05, min(2.0, deadline - time.monotonic()))
-            try:
-                # the socket listens from the spawn on: this waits in its backlog until the
-                # server accepts, so the first 200 is seen when it happens, not at a poll tick
-                with urllib.request.urlopen(
-                    self.url + self.readiness_path, timeout=wait_s
-                ) as answer:
-                    if answer.status == 200:
-                        ready_s = time.monotonic() - self.started
-                        self._limit_memory()  # the processes it forked while starting, too
-                        return ready_s
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            time.sleep(0.02)
-        raise TimeoutError(f"{self.spec.service} not ready after {timeout_s:.0f} s")
+        url = self.url + self.readiness_path
+        ready_s = poll_ready(self._process, url, self.started, timeout_s, self.spec.service)
+        self._limit_memory()  # the processes it forked while starting, too
+        return ready_s
 
     def _limit_memory(self) -> None:
         if self.memory_limit_bytes and self.running():
@@ -185,6 +168,12 @@ class FunctionProcess:
     def rss_bytes(self) -> int:
         """Resident memory of the instance's processes."""
         return sum(rss(pid) for pid in self.pids())
+
+    def memory(self) -> dict[str, int]:
+        """What the instance's own memory cgroup counts (``cgroups.counts``), or only
+        ``rss`` where it has none."""
+        counted = memory_groups.counts(self.cgroup) if self.cgroup else {}
+        return counted or {"rss": self.rss_bytes()}
 
     def stop(self, timeout_s: float = 30.0) -> int:
         """SIGTERM (the server drains in-flight requests), SIGKILL after ``timeout_s``;
@@ -208,6 +197,28 @@ class FunctionProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def poll_ready(
+    process: subprocess.Popen[bytes], url: str, started: float, timeout_s: float, service: str
+) -> float:
+    """Seconds from ``started`` to ``url``'s first 200; RuntimeError if ``process`` exits
+    first, TimeoutError after ``timeout_s``."""
+    deadline = started + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{service} exited with code {process.returncode} before ready")
+        wait_s = max(0.05, min(2.0, deadline - time.monotonic()))
+        try:
+            # the socket listens from the spawn on: this waits in its backlog until the
+            # server accepts, so the first 200 is seen when it happens, not at a poll tick
+            with urllib.request.urlopen(url, timeout=wait_s) as answer:
+                if answer.status == 200:
+                    return time.monotonic() - started
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.02)
+    raise TimeoutError(f"{service} not ready after {timeout_s:.0f} s")
 
 
 def connectable(host: str) -> str:

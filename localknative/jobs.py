@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
+import secrets
 import sys
 import time
 from collections.abc import Iterable, Mapping
@@ -26,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from localknative import containers
 from shared.image_ref import ImageRef
 
 REPO = Path(__file__).resolve().parents[1]
@@ -282,9 +285,14 @@ class Jobs:
 
     ``env`` is the platform's environment; only ``PLATFORM_NAMES`` of it reach a Job."""
 
-    def __init__(self, log_dir: Path, env: Mapping[str, str]) -> None:
+    def __init__(
+        self, log_dir: Path, env: Mapping[str, str], runtime: str = "process", owner: str = ""
+    ) -> None:
         self.log_dir = log_dir
         self.env = dict(env)
+        #: ``container``: each attempt is the Job's image under podman, labelled ``owner``
+        self.runtime = runtime
+        self.owner = owner
         self.jobs: dict[tuple[str, str], LocalJob] = {}
         self._tasks: set[asyncio.Task] = set()
 
@@ -294,14 +302,13 @@ class Jobs:
         spec = JobSpec.parse(namespace, manifest)
         image = local_image(spec.image)
         check_env_names((name for name, _ in spec.env), spec.image, image.env)
-        command = [sys.executable, *image.args, *spec.args]
         if (namespace, spec.name) in self.jobs:
             raise JobError(409, f"jobs.batch {spec.name!r} already exists")
         self.log_dir.mkdir(parents=True, exist_ok=True)
         # "_" is in no DNS label: namespace a-b, Job c and namespace a, Job b-c differ
         job = LocalJob(spec, self.log_dir / f"job-{namespace}_{spec.name}.log")
         self.jobs[(namespace, spec.name)] = job
-        task = asyncio.get_running_loop().create_task(self._run(job, command))
+        task = asyncio.get_running_loop().create_task(self._run(job, image))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return {"name": spec.name, "namespace": namespace, "created": True}
@@ -327,14 +334,39 @@ class Jobs:
         text = job.log.read_bytes()[-MAX_LOG_BYTES:].decode("utf-8", "replace")
         return "\n".join(text.splitlines()[-lines:]) + ("\n" if text else "")
 
-    async def _run(self, job: LocalJob, command: list[str]) -> None:
+    def attempt_command(self, spec: JobSpec, image: LocalImage) -> tuple[list[str], str | None]:
+        """One attempt's command line, and its container's name (None for a process).
+        A container gets the Job's image as the Job names it, the workspace mounted
+        read-only and its environment by name only (``containers.job_command``)."""
+        if self.runtime != "container":
+            return [sys.executable, *image.args, *spec.args], None
+        name = f"binks-job-{spec.namespace}-{spec.name}-{secrets.token_hex(4)}"
+        names = [n for n, _ in spec.env] + [n for n in PLATFORM_NAMES if n in self.env]
+        workspace = self.env.get("BINKS_REPO_BASE")
+        command = containers.job_command(spec.image, spec.args, names, name, workspace, self.owner)
+        return command, name
+
+    def container_environment(self, spec: JobSpec) -> dict[str, str]:
+        """podman's environment for a Job's container: this process's own (podman needs
+        it), then the Job's and the platform's names, with paths as the container sees
+        them; only the names in the command line reach the container."""
+        inside = containers.container_env(self.environment(spec))
+        return {**os.environ, **inside}
+
+    async def _run(self, job: LocalJob, image: LocalImage) -> None:
         spec = job.spec
         deadline = time.monotonic() + spec.deadline_s if spec.deadline_s else None
-        env = self.environment(spec)
+        container = self.runtime == "container"
+        env = self.container_environment(spec) if container else self.environment(spec)
         with job.log.open("wb") as log:  # a Job re-created after its TTL starts afresh
             while True:
                 job.active = 1
-                code = await self._attempt(command, env, log, deadline)
+                command, name = self.attempt_command(spec, image)
+                try:
+                    code = await self._attempt(command, env, log, deadline)
+                finally:
+                    if name is not None:  # a killed podman client leaves its container
+                        await asyncio.to_thread(containers.remove, name)
                 job.active = 0
                 if code == 0:
                     job.succeeded = 1

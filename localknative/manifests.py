@@ -82,6 +82,10 @@ class Service:
     retention_s: float = 0.0
     readiness_path: str | None = None
     memory_limit_bytes: int | None = None
+    #: ``resources.requests.cpu`` and ``limits.cpu`` in millicores (``250m`` → 250): a
+    #: container's CPU shares and quota, as a kubelet sets them; unused by processes
+    cpu_request_millis: int | None = None
+    cpu_limit_millis: int | None = None
     source: str = ""
 
 
@@ -153,6 +157,14 @@ def quantity(text: str, where: str) -> int:
     if not match:
         raise ManifestError(f"{where}: {text!r} is not a Kubernetes quantity such as 512Mi")
     return int(float(match["n"]) * _UNITS.get(match["u"] or "", 1))
+
+
+def cpu_millis(text: str, where: str) -> int:
+    """``250m`` → 250, ``1`` or ``1.5`` → 1000 or 1500 (a Kubernetes CPU quantity)."""
+    match = re.fullmatch(r"(?P<n>\d+(?:\.\d+)?)(?P<m>m?)", str(text))
+    if not match or float(match["n"]) == 0:
+        raise ManifestError(f"{where}: {text!r} is not a CPU quantity such as 250m or 1")
+    return max(1, round(float(match["n"]) * (1 if match["m"] else 1000)))
 
 
 def load(directory: Path) -> Manifests:
@@ -320,7 +332,9 @@ def _service(document: dict, override: str | None, where: str, source: str) -> S
             env[variable["name"]] = str(variable["value"])
     ports = container.get("ports") or [{}]
     probe = ((container.get("readinessProbe") or {}).get("httpGet") or {}).get("path")
-    limit = ((container.get("resources") or {}).get("limits") or {}).get("memory")
+    resources = container.get("resources") or {}
+    limits, requests = resources.get("limits") or {}, resources.get("requests") or {}
+    limit = limits.get("memory")
     return Service(
         name=document["metadata"]["name"],
         namespace=_namespace(document, override),
@@ -339,5 +353,11 @@ def _service(document: dict, override: str | None, where: str, source: str) -> S
         ),
         readiness_path=probe,
         memory_limit_bytes=quantity(limit, f"{where} memory limit") if limit else None,
+        cpu_request_millis=_cpu(requests, f"{where} cpu request"),
+        cpu_limit_millis=_cpu(limits, f"{where} cpu limit"),
         source=source,
     )
+
+
+def _cpu(resources: Mapping[str, Any], where: str) -> int | None:
+    return cpu_millis(resources["cpu"], where) if resources.get("cpu") is not None else None

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from localknative import containers
+from localknative.containers import FunctionContainer
 from localknative.instances import FunctionProcess, FunctionSpec
 from localknative.manifests import Service
 from shared import variants
@@ -26,6 +28,9 @@ from shared.defaults import READINESS_PATH
 from shared.listen import LOOPBACK
 from shared.runtime.config import DEFAULT_MAX_BODY_BYTES
 
+#: How instances run: ``process`` (the variant's Python on the checkout, the default:
+#: python3 + make only) or ``container`` (the Service's image under podman).
+RUNTIMES = ("process", "container")
 #: Images the platform serves itself instead of starting a process.
 EVENT_DISPLAY = "event_display"
 #: What an unset max-scale (unlimited on a cluster) means on one machine; a Service that
@@ -62,7 +67,7 @@ def function_for_image(image: str) -> FunctionSpec | None:
 
 @dataclass
 class Instance:
-    process: FunctionProcess
+    process: FunctionProcess | FunctionContainer
     started: float
     ready_s: float = 0.0
     active: int = 0
@@ -103,7 +108,15 @@ class Serving:
         window_s: float | None = None,
         log_dir: Path | None = None,
         host: str = LOOPBACK,
+        runtime: str = "process",
+        container_state: Path | None = None,
     ) -> None:
+        if runtime not in RUNTIMES:
+            raise ServingError(f"runtime {runtime!r} is not one of {', '.join(RUNTIMES)}")
+        self.runtime = runtime
+        #: containers' BINKS_STATE_DIR on the host (apart from the processes': the
+        #: mount makes it the image user's)
+        self.container_state = container_state
         self.window_s = window_s
         self.log_dir = log_dir
         self.host = host  # where instances listen: loopback unless `binks up --host` widens it
@@ -118,6 +131,22 @@ class Serving:
                 "K_REVISION": f"{spec.name}-00001",
             }
             self.states[key] = ServiceState(spec, function, service_env)
+        if runtime == "container":
+            self._check_images()
+
+    def _check_images(self) -> None:
+        """ServingError naming every image not built here (nothing is pulled) and the
+        command that builds them."""
+        containers.check_podman()
+        wanted = sorted({s.spec.image for s in self.states.values() if s.function})
+        missing = containers.missing_images(wanted)
+        if missing:
+            names = " ".join(image.rsplit("/", 1)[-1].split(":")[0] for image in missing)
+            raise ServingError(
+                f"--runtime container: {len(missing)} image(s) not built here: "
+                f"{', '.join(missing)}; build them with: "
+                f'make images PLATFORMS=linux/{containers.host_arch()} ONLY="{names}"'
+            )
 
     def state(self, namespace: str, name: str) -> ServiceState:
         try:
@@ -138,7 +167,10 @@ class Serving:
         return int(raw) if raw.isdigit() else DEFAULT_MAX_BODY_BYTES
 
     async def start(self) -> None:
-        """Start ``max(initial-scale, min-scale)`` instances per Service, as a deploy does."""
+        """Start ``max(initial-scale, min-scale)`` instances per Service, as a deploy does
+        (after removing the containers a killed run of this platform left)."""
+        if self.runtime == "container" and self.container_state is not None:
+            await asyncio.to_thread(containers.remove_leftovers, str(self.container_state))
         await asyncio.gather(
             *(
                 self._scale_up(state)
@@ -201,13 +233,7 @@ class Serving:
         if not counted:
             async with state.changed:
                 state.starting += 1
-        process = FunctionProcess(
-            state.function,
-            env=state.env,
-            readiness_path=state.spec.readiness_path or READINESS_PATH,
-            host=self.host,
-            memory_limit_bytes=state.spec.memory_limit_bytes,
-        )
+        process = self.instance(state)
         log = None
         if self.log_dir:
             self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -229,6 +255,33 @@ class Serving:
                 state.instances.append(instance)
                 state.cold_starts.append(instance.ready_s)
             state.changed.notify_all()
+
+    def instance(self, state: ServiceState) -> FunctionProcess | FunctionContainer:
+        """A new (not yet started) instance of ``state``'s function on this runtime."""
+        spec = state.spec
+        readiness = spec.readiness_path or READINESS_PATH
+        if self.runtime == "process":
+            return FunctionProcess(
+                state.function,
+                env=state.env,
+                readiness_path=readiness,
+                host=self.host,
+                memory_limit_bytes=spec.memory_limit_bytes,
+            )
+        workspace = state.env.get("BINKS_REPO_BASE")
+        return FunctionContainer(
+            state.function,
+            spec.image,
+            env=state.env,
+            readiness_path=readiness,
+            host=self.host,
+            memory_limit_bytes=spec.memory_limit_bytes,
+            cpu_request_millis=spec.cpu_request_millis,
+            cpu_limit_millis=spec.cpu_limit_millis,
+            workspace=Path(workspace) if workspace else None,
+            state_dir=self.container_state,
+            owner=str(self.container_state or ""),
+        )
 
     async def reap(self) -> None:
         """Scale idle Services toward min-scale after their stable window, and forget
@@ -269,6 +322,7 @@ class Serving:
                     "service": name,
                     "namespace": namespace,
                     "image": state.spec.image,
+                    "runtime": self.runtime,
                     "local": "platform (event_display)"
                     if state.function is None
                     else f"functions/{state.function.role} on {state.function.variant}",

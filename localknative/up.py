@@ -39,6 +39,7 @@ async def serve(
     listener: socket.socket | None = None,
     domains: tuple[str, ...] = (),
     workspace: Path = WORKSPACE,  # the functions' BINKS_REPO_BASE: not the project, not state/
+    runtime: str = "process",
 ) -> None:
     """Run the platform until ``stop`` is set (or SIGTERM/SIGINT when ``stop`` is None).
 
@@ -67,11 +68,22 @@ async def serve(
         credential.ENV: token,
     }
     serving = Serving(
-        loaded.services, platform_env, window_s, log_dir=state_dir / "logs", host=host
+        loaded.services,
+        platform_env,
+        window_s,
+        log_dir=state_dir / "logs",
+        host=host,
+        runtime=runtime,
+        container_state=state_dir / "containers" / "functions",
     )
     store = EventStore(state_dir / "events.sqlite3")
     eventing = Eventing(loaded, store, serving, base_url)
-    jobs = Jobs(state_dir / "logs", platform_env)
+    jobs = Jobs(
+        state_dir / "logs",
+        platform_env,
+        runtime=runtime,
+        owner=str(state_dir / "containers" / "functions"),
+    )
     stop = stop or _signal_event()
     runner = web.AppRunner(
         create_app(eventing, serving, jobs, token=token, domains=domains), access_log=None
@@ -89,7 +101,7 @@ async def serve(
         for s in loaded.ping_sources.values()
     ]
     if on_ready:
-        on_ready(_banner(base_url, loaded, broker_urls, resumed, state_dir))
+        on_ready(_banner(base_url, loaded, broker_urls, resumed, state_dir, runtime))
     try:
         await stop.wait()
     finally:
@@ -150,9 +162,11 @@ def _signal_event() -> asyncio.Event:
     return stop
 
 
-def _banner(base_url: str, loaded, broker_urls, resumed: int, state_dir: Path) -> str:
+def _banner(base_url: str, loaded, broker_urls, resumed: int, state_dir: Path, runtime: str) -> str:
     lines = [f"localknative: serving on {base_url} (GET /healthz)"]
     lines.append(f"  control /_binks/*: credential in {state_dir / credential.FILE_NAME}")
+    where = "images under podman" if runtime == "container" else "processes"
+    lines.append(f"  runtime {runtime}: instances and Jobs run as {where}")
     for (namespace, name), url in broker_urls.items():
         lines.append(f"  broker  {namespace}/{name}: POST {url}")
     for (namespace, name), service in sorted(loaded.services.items()):
@@ -183,6 +197,7 @@ def main(
     env: dict,
     host: str = "127.0.0.1",
     domains: tuple[str, ...] = (),
+    runtime: str = "process",
 ) -> int:
     def ready(banner: str) -> None:
         print(banner, flush=True)
@@ -216,6 +231,7 @@ def main(
                 on_ready=ready,
                 listener=listener,
                 domains=domains,
+                runtime=runtime,
             )
         )
     except RuntimeError as problem:

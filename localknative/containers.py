@@ -1,0 +1,312 @@
+"""Function instances as containers: the Service's image under podman, as a kubelet
+would run it on a node (``binks up --runtime container``).
+
+The same contract as a process instance (``localknative.instances``): the platform binds
+the instance's socket on loopback, port 0, and hands it over (``--preserve-fds``), so the
+container needs no published port and listens nowhere else; ``--network host`` only
+lets it reach the model and the broker (``K_SINK``) on loopback, as a process does. The
+manifest's memory limit is the container's (``--memory``, no swap), its CPU request its
+shares and its CPU limit its quota; readiness is the manifest's probe over the socket;
+scale-down is SIGTERM (forwarded by podman to the server, which drains) and a kill after
+the Service's timeout. The container's memory is read from its own cgroup.
+
+Only the Service's environment reaches the container, by name (``-e NAME``: the values
+travel in podman's environment, never on a command line), with the paths translated:
+the workspace is mounted read-only at ``/workspace``, the functions' state directory
+read-write at ``/var/lib/binks``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+from localknative import cgroups as memory_groups
+from localknative.instances import FunctionSpec, connectable, identity_expanded, poll_ready
+from shared.defaults import READINESS_PATH
+from shared.listen import LISTEN_FD_ENV, LOOPBACK, bind_listener, port_of
+
+PODMAN = "podman"
+#: Every container the platform starts carries this label: what a platform that was
+#: killed left behind is removed at the next start (``remove_leftovers``).
+LABEL = "io.binks.platform"
+#: Where a container finds the workspace (read-only) and its state (read-write).
+WORKSPACE_MOUNT = "/workspace"
+STATE_MOUNT = "/var/lib/binks"
+#: The listening socket's number inside the container (``--preserve-fds 1``: fd 3).
+HANDED_FD = 3
+#: Names the host's environment must never hand to a container, whatever the Service
+#: says: they describe this machine (paths, the interpreter), not the image.
+HOST_ONLY = re.compile(r"PATH|PYTHONPATH|PYTHONHOME|HOME|LD_.*|BINKS_LISTEN_FD|BINKS_BIND")
+
+
+class ContainerError(RuntimeError):
+    """podman missing, an image not built, or a container that would not start."""
+
+
+def check_podman() -> None:
+    """ContainerError naming what to install when podman cannot run containers here."""
+    if shutil.which(PODMAN) is None:
+        raise ContainerError(
+            "--runtime container needs podman: install it (Debian: apt-get install podman "
+            "runc), then build the images: make images PLATFORMS=linux/amd64"
+        )
+
+
+def host_arch() -> str:
+    """This machine's architecture as images name it (``amd64``, ``arm64``)."""
+    machine = os.uname().machine
+    return {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)
+
+
+def missing_images(images: list[str]) -> list[str]:
+    """The ``images`` podman does not have locally (nothing is ever pulled)."""
+    missing = []
+    for image in dict.fromkeys(images):
+        found = subprocess.run(
+            [PODMAN, "image", "exists", image], capture_output=True, check=False
+        ).returncode
+        if found != 0:
+            missing.append(image)
+    return missing
+
+
+def remove_leftovers(owner: str) -> int:
+    """Remove the containers an earlier run of this platform (``owner``: its state
+    directory) left running, e.g. after a SIGKILL; how many there were."""
+    listed = subprocess.run(
+        [PODMAN, "ps", "-aq", "--filter", f"label={LABEL}={owner}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.split()
+    if listed:
+        subprocess.run([PODMAN, "rm", "-f", "-t", "0", *listed], capture_output=True, check=False)
+    return len(listed)
+
+
+def remove(name: str) -> None:
+    """Remove container ``name`` at once, running or not (a Job past its deadline)."""
+    subprocess.run([PODMAN, "rm", "-f", "-t", "0", name], capture_output=True, check=False)
+
+
+def job_command(
+    image: str,
+    args: tuple[str, ...],
+    env_names: list[str],
+    name: str,
+    workspace: str | None,
+    owner: str = "",
+) -> list[str]:
+    """``podman run`` for one attempt of a Job: no network (the worker reads files),
+    no capabilities, the workspace read-only, only ``env_names`` from podman's
+    environment; ``image`` as the Job names it (its repository already allow-listed)."""
+    mounts = ["-v", f"{workspace}:{WORKSPACE_MOUNT}:ro"] if workspace else []
+    names = [arg for env_name in sorted(env_names) for arg in ("-e", env_name)]
+    return [
+        PODMAN, "run", "--rm", "--pull=never", "--name", name, "--label", f"{LABEL}={owner}",
+        "--network", "none", "--cap-drop", "all", "--security-opt", "no-new-privileges",
+        *mounts, *names, image, *args,
+    ]  # fmt: skip
+
+
+def container_env(env: Mapping[str, str]) -> dict[str, str]:
+    """A Service's environment as its container sees it: host-only names dropped, the
+    workspace and the state directory at their mount points."""
+    inside = {name: value for name, value in env.items() if not HOST_ONLY.fullmatch(name)}
+    inside["BINKS_REPO_BASE"] = WORKSPACE_MOUNT
+    inside["BINKS_STATE_DIR"] = STATE_MOUNT
+    return inside
+
+
+def resource_flags(
+    memory_limit_bytes: int | None, cpu_request_millis: int | None, cpu_limit_millis: int | None
+) -> list[str]:
+    """podman's flags for a container's resources, as a kubelet derives its cgroup's:
+    memory limit without swap, CPU request → shares (1024 per core), limit → quota."""
+    flags = []
+    if memory_limit_bytes:
+        flags += ["--memory", str(memory_limit_bytes), "--memory-swap", str(memory_limit_bytes)]
+    if cpu_request_millis:
+        flags += ["--cpu-shares", str(max(2, cpu_request_millis * 1024 // 1000))]
+    if cpu_limit_millis:
+        flags += ["--cpus", f"{cpu_limit_millis / 1000:g}"]
+    return flags
+
+
+class FunctionContainer:
+    """One instance as a container; the interface of ``FunctionProcess``.
+
+    ``started`` is the monotonic time ``podman run`` was spawned: ready seconds count
+    what a node pays (create, start, imports), from an image already on the node.
+    """
+
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        image: str,
+        env: Mapping[str, str] = (),
+        readiness_path: str = READINESS_PATH,
+        host: str = LOOPBACK,
+        memory_limit_bytes: int | None = None,
+        cpu_request_millis: int | None = None,
+        cpu_limit_millis: int | None = None,
+        workspace: Path | None = None,
+        state_dir: Path | None = None,
+        owner: str = "",
+    ):
+        self.spec = spec
+        self.image = image
+        self.readiness_path = readiness_path
+        self.memory_limit_bytes = memory_limit_bytes
+        self._listener = bind_listener(host)
+        self.port = port_of(self._listener)
+        self.url = f"http://{connectable(host)}:{self.port}"
+        identity = {
+            "K_SERVICE": spec.service,
+            "K_CONFIGURATION": spec.service,
+            "K_REVISION": f"{spec.service}-00001",
+            **dict(env),
+        }
+        inside = container_env(identity_expanded(identity))
+        inside.update(PORT=str(self.port), **{LISTEN_FD_ENV: str(HANDED_FD)})
+        self.service = inside["K_SERVICE"]
+        self.name = f"binks-{self.service}-{secrets.token_hex(4)}"
+        mounts = []
+        if workspace is not None:
+            mounts += ["-v", f"{workspace}:{WORKSPACE_MOUNT}:ro"]
+        if state_dir is not None:
+            state_dir.mkdir(parents=True, exist_ok=True)
+            # U: owned by the image's user inside (10001), whatever uid runs podman
+            mounts += ["-v", f"{state_dir}:{STATE_MOUNT}:U"]
+        self._argv = [
+            PODMAN,
+            "run",
+            "--rm",
+            "--pull=never",
+            "--name",
+            self.name,
+            "--label",
+            f"{LABEL}={owner}",
+            "--network",
+            "host",
+            "--preserve-fds",
+            "1",
+            "--cap-drop",
+            "all",
+            "--security-opt",
+            "no-new-privileges",
+            *resource_flags(memory_limit_bytes, cpu_request_millis, cpu_limit_millis),
+            *mounts,
+            *(arg for name in sorted(inside) for arg in ("-e", name)),
+            image,
+        ]
+        # podman reads the values from its own environment: no value on a command line
+        self._env = {**os.environ, **inside}
+        self._process: subprocess.Popen[bytes] | None = None
+        self._pid: int | None = None
+        self.cgroup: Path | None = None  # a marker, as for a process: the limit applies
+        self.started = 0.0
+
+    def running(self) -> bool:
+        """True while the container runs (its podman client lives as long)."""
+        return self._process is not None and self._process.poll() is None
+
+    def start(
+        self, log: int | None = subprocess.DEVNULL, cgroups: tuple[Path, ...] = ()
+    ) -> FunctionContainer:
+        """``podman run`` the image with the socket as its fd 3. ``cgroups`` must be
+        empty: the container's cgroup is the one podman creates."""
+        if cgroups:
+            raise ValueError("a container's cgroup is podman's: cgroups=() only")
+        fd = self._listener.fileno()
+        self.started = time.monotonic()
+        try:
+            self._process = subprocess.Popen(
+                self._argv,
+                env=self._env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                pass_fds=(HANDED_FD,),
+                # the socket becomes fd 3 in podman, which passes it on (--preserve-fds 1)
+                preexec_fn=lambda: os.dup2(fd, HANDED_FD),
+            )
+        finally:
+            self.close_listener()
+        return self
+
+    def close_listener(self) -> None:
+        """Release the platform's copy of the listening socket (idempotent)."""
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+
+    @property
+    def pid(self) -> int:
+        """The container's first process on the host (podman's client until it is known)."""
+        assert self._process is not None, "start() first"
+        return self._pid or self._process.pid
+
+    def wait_ready(self, timeout_s: float = 120.0) -> float:
+        """Poll readiness through the socket; seconds from ``podman run`` to the first 200.
+        Then find the container's process, for its memory."""
+        assert self._process is not None, "start() first"
+        ready_s = poll_ready(
+            self._process, self.url + self.readiness_path, self.started, timeout_s, self.service
+        )
+        self._pid = self._inspect_pid()
+        if self.memory_limit_bytes and self._pid:
+            self.cgroup = Path(f"/proc/{self._pid}/cgroup")
+        return ready_s
+
+    def _inspect_pid(self) -> int | None:
+        shown = subprocess.run(
+            [PODMAN, "inspect", "--format", "{{.State.Pid}}", self.name],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
+        return int(shown) if shown.isdigit() and shown != "0" else None
+
+    def memory(self) -> dict[str, int]:
+        """The container's cgroup counts (``cgroups.counts_of``); {} before ready or once gone."""
+        return memory_groups.counts_of(self._pid) if self._pid else {}
+
+    def pids(self) -> list[int]:
+        """The container's first process (its cgroup holds the rest)."""
+        return [self._pid] if self._pid else []
+
+    def rss_bytes(self) -> int:
+        """Anonymous memory as the container's cgroup counts it."""
+        return self.memory().get("rss", 0)
+
+    def stop(self, timeout_s: float = 30.0) -> int:
+        """SIGTERM (podman forwards it; the server drains in-flight requests), a kill after
+        ``timeout_s``; the container is removed (``--rm``). Its exit status."""
+        self.close_listener()
+        if self._process is None:
+            return 0
+        if self._process.poll() is None:
+            self._process.terminate()
+            try:
+                return self._process.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                remove(self.name)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    return self._process.wait(30)
+                self._process.kill()
+        return self._process.wait()
+
+    def __enter__(self) -> FunctionContainer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
