@@ -326,19 +326,7 @@ class Serving:
                     "local": "platform (event_display)"
                     if state.function is None
                     else f"functions/{state.function.role} on {state.function.variant}",
-                    "instances": [
-                        {
-                            "pid": i.process.pid,
-                            "port": i.process.port,
-                            "active": i.active,
-                            "served": i.served,
-                            "ready_s": round(i.ready_s, 3),
-                            "idle_s": round(time.monotonic() - i.last_used, 1),
-                            "memory_limit": "applied" if i.process.cgroup else "not applied",
-                            "rss_mib": round(i.process.rss_bytes() / 2**20, 1),
-                        }
-                        for i in state.instances
-                    ],
+                    "instances": [self._instance_status(i) for i in state.instances],
                     "starting": state.starting,
                     "scale": f"{len(state.instances)}/{state.spec.min_scale}-{state.max_scale}",
                     "restarts": state.restarts,
@@ -346,3 +334,25 @@ class Serving:
                 }
             )
         return rows
+
+    @staticmethod
+    def _instance_status(instance: Instance) -> dict[str, Any]:
+        """One instance's row: where it serves, its load, and its memory as its cgroup
+        counts it (usage, limit; RSS alone for a process without a cgroup)."""
+        memory = instance.process.memory()
+
+        def mib(key: str) -> float | None:
+            return round(memory[key] / 2**20, 1) if memory.get(key) else None
+
+        return {
+            "pid": instance.process.pid,
+            "port": instance.process.port,
+            "active": instance.active,
+            "served": instance.served,
+            "ready_s": round(instance.ready_s, 3),
+            "idle_s": round(time.monotonic() - instance.last_used, 1),
+            "memory_limit": "applied" if instance.process.cgroup else "not applied",
+            "rss_mib": mib("rss"),
+            "memory_mib": mib("usage"),
+            "memory_limit_mib": mib("limit") if instance.process.cgroup else None,
+        }

@@ -29,6 +29,7 @@ class Platform:
     env: dict[str, str] = field(default_factory=dict)
     window_s: float = 2.0
     running: RunningPlatform | None = None
+    runtime: str = "process"
 
     @property
     def url(self) -> str:
@@ -46,6 +47,7 @@ class Platform:
 
     def start(self) -> Platform:
         options = ["--manifests", str(self.manifests), "--window", str(self.window_s)]
+        options += ["--runtime", self.runtime]
         self.state.mkdir(parents=True, exist_ok=True)
         with (self.state.parent / f"{self.state.name}-platform.log").open("ab") as log:
             self.running = start_platform(self.state, *options, env=self.env, log=log.fileno())
@@ -220,13 +222,17 @@ def platform_factory(tmp_path: Path) -> Iterator[Callable[..., Platform]]:
     started: list[Platform] = []
 
     def make(
-        manifest: str, env: dict | None = None, window_s: float = 2.0, state: Path | None = None
+        manifest: str,
+        env: dict | None = None,
+        window_s: float = 2.0,
+        state: Path | None = None,
+        runtime: str = "process",
     ) -> Platform:
         directory = tmp_path / f"manifests-{len(started)}"
         directory.mkdir()
         (directory / "all.yaml").write_text(manifest)
         state = state or tmp_path / f"state-{len(started)}"
-        platform = Platform(directory, state, env or {}, window_s)
+        platform = Platform(directory, state, env or {}, window_s, runtime=runtime)
         started.append(platform.start())
         return platform
 

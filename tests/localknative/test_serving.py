@@ -7,13 +7,13 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from localknative import cgroups
-from modelserver.scripted import ScriptedOllama, review_script, team_script, tools_script
+from modelserver.scripted import ScriptedOllama, review_script
 
+from .chain import run_team_chain
 from .conftest import BROKER
 
 pytestmark = pytest.mark.process
@@ -142,70 +142,4 @@ def test_one_request_without_variant_gets_a_reply_from_each(platform_factory, mo
 
 def test_a_task_runs_one_chain_per_variant_on_the_repository_manifests(platform_factory) -> None:
     """goal → orchestrator → code reviewer + cluster inspection + a Job → reporter, per variant."""
-    base = Path(__file__).parents[2] / "knative" / "base"
-    manifest = "\n---\n".join(
-        p.read_text() for p in sorted(base.glob("*.yaml")) if p.name != "kustomization.yaml"
-    )
-    plan = {
-        "summary": "review and inspect",
-        "review": True,
-        "focus": "bugs",
-        "inspect": True,
-        "question": "healthy?",
-        "check": True,
-    }
-    inspection = {
-        "summary": "all services ready",
-        "observations": [{"object": "ksvc/code-reviewer-agno", "status": "ok", "message": "ready"}],
-    }
-    look = [("list_knative_services", {"namespace": "default"})]
-    answers = {  # by role: each instance calls the model under its own path, by service
-        "orchestrator": plan,
-        "code-reviewer": ANSWER,
-        "cluster-operator": tools_script(look, inspection),
-        "reporter": {"summary": "one review, one inspection, all fine"},
-    }
-    env = {"BINKS_CLUSTER": "local", "BINKS_ALLOWED_NAMESPACES": "default"}
-    with ScriptedOllama(team_script(answers)) as model:
-        env["OLLAMA_HOST"] = model.url_per_service
-        platform = platform_factory(manifest, env=env, window_s=60)
-        goal = {
-            "goal": "look at my code",
-            "repository": "sample-repo",
-            "namespace": "default",
-        }
-        assert platform.send("dev.binks.task.requested", goal, binkstask="chain-9")[0] == 202
-
-        def chain(event_type: str) -> list[dict]:
-            return [
-                e
-                for e in platform.events(event_type)
-                if e["attributes"].get("binkstask") == "chain-9"
-            ]
-
-        reports = platform.wait(
-            lambda: (
-                len(chain("dev.binks.report.published")) == 2
-                and chain("dev.binks.report.published")
-            ),
-            timeout_s=180,
-            what="a report per variant",
-        )
-        for event_type in (
-            "dev.binks.review.completed",
-            "dev.binks.cluster.inspect.completed",
-            "dev.binks.cluster.job.completed",
-            "dev.binks.task.planned",
-        ):
-            variants = sorted(e["attributes"]["binksvariant"] for e in chain(event_type))
-            assert variants == ["agno", "crewai"], event_type
-        for report in reports:
-            data = json.loads(report["data"])
-            assert data["variant"] == report["attributes"]["binksvariant"]
-            assert data["complete"], data["steps"]
-            assert [s["status"] for s in data["steps"]] == ["completed"] * 3
-            assert "all services ready" in data["markdown"]
-            # the repository check ran as a local Job and its output reached the report
-            assert '"syntax_errors": []' in data["markdown"]
-        callers = {r["caller"] for r in model.requests}
-        assert callers == {f"{f}-{v}" for f in answers for v in ("agno", "crewai")}
+    run_team_chain(platform_factory, "process")
