@@ -56,6 +56,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         "and CPU limits (make images first)",
     )
     parser.add_argument(
+        "--cgroup-parent",
+        default=None,
+        metavar="CGROUP",
+        help="with --runtime container: the containers' parent cgroup (e.g. one with a "
+        "node's memory budget, as the bench's Pi profile makes); default: podman's",
+    )
+    parser.add_argument(
         "--model",
         choices=("auto", "none"),
         default="auto",
@@ -97,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
             args.host,
             tuple(args.domain),
             args.runtime,
+            args.cgroup_parent,
         )
     finally:
         if model is not None:

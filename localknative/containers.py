@@ -161,6 +161,7 @@ class FunctionContainer:
         workspace: Path | None = None,
         state_dir: Path | None = None,
         owner: str = "",
+        cgroup_parent: str | None = None,
     ):
         self.spec = spec
         self.image = image
@@ -204,6 +205,8 @@ class FunctionContainer:
             "--security-opt",
             "no-new-privileges",
             *resource_flags(memory_limit_bytes, cpu_request_millis, cpu_limit_millis),
+            # a node's budget: the containers' cgroups go under it (bench --profile pi4)
+            *(["--cgroup-parent", cgroup_parent] if cgroup_parent else []),
             *mounts,
             *(arg for name in sorted(inside) for arg in ("-e", name)),
             image,

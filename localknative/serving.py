@@ -110,6 +110,7 @@ class Serving:
         host: str = LOOPBACK,
         runtime: str = "process",
         container_state: Path | None = None,
+        cgroup_parent: str | None = None,
     ) -> None:
         if runtime not in RUNTIMES:
             raise ServingError(f"runtime {runtime!r} is not one of {', '.join(RUNTIMES)}")
@@ -117,6 +118,7 @@ class Serving:
         #: containers' BINKS_STATE_DIR on the host (apart from the processes': the
         #: mount makes it the image user's)
         self.container_state = container_state
+        self.cgroup_parent = cgroup_parent  # containers' parent cgroup: a node's budget
         self.window_s = window_s
         self.log_dir = log_dir
         self.host = host  # where instances listen: loopback unless `binks up --host` widens it
@@ -281,6 +283,7 @@ class Serving:
             workspace=Path(workspace) if workspace else None,
             state_dir=self.container_state,
             owner=str(self.container_state or ""),
+            cgroup_parent=self.cgroup_parent,
         )
 
     async def reap(self) -> None:

@@ -40,6 +40,7 @@ async def serve(
     domains: tuple[str, ...] = (),
     workspace: Path = WORKSPACE,  # the functions' BINKS_REPO_BASE: not the project, not state/
     runtime: str = "process",
+    cgroup_parent: str | None = None,
 ) -> None:
     """Run the platform until ``stop`` is set (or SIGTERM/SIGINT when ``stop`` is None).
 
@@ -75,6 +76,7 @@ async def serve(
         host=host,
         runtime=runtime,
         container_state=state_dir / "containers" / "functions",
+        cgroup_parent=cgroup_parent,
     )
     store = EventStore(state_dir / "events.sqlite3")
     eventing = Eventing(loaded, store, serving, base_url)
@@ -198,6 +200,7 @@ def main(
     host: str = "127.0.0.1",
     domains: tuple[str, ...] = (),
     runtime: str = "process",
+    cgroup_parent: str | None = None,
 ) -> int:
     def ready(banner: str) -> None:
         print(banner, flush=True)
@@ -232,6 +235,7 @@ def main(
                 listener=listener,
                 domains=domains,
                 runtime=runtime,
+                cgroup_parent=cgroup_parent,
             )
         )
     except RuntimeError as problem:
