@@ -15,7 +15,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON           := $(PYTHON)
 export UV_NO_PROGRESS      := 1
 
-.PHONY: help setup run test lint format lock clean bench
+.PHONY: help setup run test test-images lint format lock clean bench
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -39,12 +39,28 @@ setup: $(UV) ## Build the tooling environment and one locked environment per var
 run: setup ## Review the sample repository with both code-reviewer variants, side by side
 	@.venv/bin/binks demo
 
-test: setup ## Lint, then run the whole test suite
+test: setup test-images ## Lint, then run the whole test suite
 	@echo "==> ruff"
 	@.venv/bin/ruff check .
 	@.venv/bin/ruff format --check .
 	@echo "==> pytest"
 	@.venv/bin/pytest
+
+# The container tests' images: the code reviewer on both variants, this machine's
+# architecture only, built where podman is (cached: seconds once built; a few minutes
+# from nothing). Without podman the container tests are skipped, unless
+# BINKS_REQUIRE_CONTAINERS=1 (.ci/run) makes that a failure.
+HOST_ARCH := $(shell uname -m | sed -e 's/x86_64/amd64/' -e 's/aarch64/arm64/')
+TEST_IMAGES := code-reviewer-agno code-reviewer-crewai
+
+test-images: $(UV)
+	@if command -v podman >/dev/null || [ "$$BINKS_REQUIRE_CONTAINERS" = 1 ]; then \
+	  echo "==> images for the container tests: $(TEST_IMAGES) (linux/$(HOST_ARCH); cached)"; \
+	  $(PYTHON) envs/images/build.py images --platforms linux/$(HOST_ARCH) --no-smoke \
+	    --only "$(TEST_IMAGES)" --registry "$(REGISTRY)" --tag "$(TAG)" --uv "$(UV)"; \
+	else \
+	  echo "==> podman is not installed: the container tests will be skipped (.ci/run installs it)"; \
+	fi
 
 bench: setup ## Measure agno vs crewai per function (ARGS="--profile pi4" etc.); rewrites the README table
 	@.venv/bin/binks bench $(ARGS)
