@@ -110,14 +110,18 @@ def build_image(image: Image, arch: str, deps: Path | None) -> None:
 
 
 def make_manifest(image: Image, arches: list[str], push: bool) -> None:
-    """``image.name``: a manifest list of its ``arches`` images, pushed when ``push``."""
+    """``image.name``: a manifest list of its ``arches`` images, plus those of the other
+    architectures built here earlier (a build of one architecture, e.g. ``make test``'s,
+    must not drop the other from the list); pushed when ``push``."""
     what = f"{image.short}: manifest"
-    with Step(what, f"{image.name} = {' + '.join(arches)}"):
+    earlier = [a for a in ARCHES if a not in arches and exists(image.per_arch(a))]
+    shown = " + ".join(arches) + "".join(f" + {a} (built earlier)" for a in earlier)
+    with Step(what, f"{image.name} = {shown}"):
         subprocess.run(["podman", "manifest", "rm", image.name], capture_output=True)
         if exists(image.name):  # an image (not a list) of that name
             subprocess.run(["podman", "rmi", image.name], capture_output=True)
         podman("manifest", "create", image.name, what=what)
-        for arch in arches:
+        for arch in [*arches, *earlier]:
             podman(
                 "manifest",
                 "add",
