@@ -86,7 +86,8 @@ def cmd_images(args: argparse.Namespace) -> None:
     say("==> manifest lists")
     for image in images:
         make_manifest(image, arches, args.push)
-    write_timings(time.monotonic() - started)
+    # a partial build (--only) keeps the full build's timings apart
+    write_timings(time.monotonic() - started, "timings-only.json" if args.only else "timings.json")
     if smoked:
         print_smoke(smoked)
     say(

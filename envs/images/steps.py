@@ -153,8 +153,8 @@ def update_json(path: Path, data: dict[str, Any]) -> None:
     path.write_text(json.dumps(old, indent=2, sort_keys=True) + "\n")
 
 
-def write_timings(total: float) -> None:
-    """The steps' times of this run, and its total, to ``.cache/images/timings.json``."""
+def write_timings(total: float, name: str = "timings.json") -> None:
+    """The steps' times of this run, and its total, to ``.cache/images/<name>``."""
     CACHE.mkdir(parents=True, exist_ok=True)
     TIMINGS["total"] = round(total, 1)
-    (CACHE / "timings.json").write_text(json.dumps(TIMINGS, indent=2) + "\n")
+    (CACHE / name).write_text(json.dumps(TIMINGS, indent=2) + "\n")
