@@ -1,8 +1,10 @@
-"""What each variant ships: packages, installed size, compressed size, image size;
-and where its import time goes (``python -X importtime``)."""
+"""What each variant ships: packages, installed size, compressed size; what each
+function's image weighs (``make image-sizes``); where its import time goes
+(``python -X importtime``)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -10,10 +12,15 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+from localknative.containers import PODMAN, host_arch
 from localknative.paths import REPO
 from shared import variants
 
 ENVS = REPO / ".venvs"
+#: Written by ``make image-sizes`` (envs/images/sizes.py): per image, per arch.
+SIZES = REPO / ".cache" / "images" / "sizes.json"
+SIZE_KEYS = ("uncompressed", "gzip", "zstd", "layers", "layers_gzip", "layers_zstd", "id")
+NOT_MEASURED = "not measured: run make image-sizes"
 
 
 def site_packages(variant: str) -> Path:
@@ -59,23 +66,60 @@ def footprint(variant: str, compress: bool = True) -> dict[str, Any]:
         "installed_mib": installed / 2**20,
         "compressed_mib": compressed / 2**20 if compress else None,
         "pyc_files": pyc,
-        "image": image_size(variant),
     }
 
 
-def image_size(variant: str) -> dict[str, Any]:
-    """The OCI image's size where podman or buildah can tell; else why not."""
-    tool = shutil.which("podman") or shutil.which("buildah")
-    if tool is None:
-        return {"built": False, "reason": "no podman or buildah on this machine"}
-    name = f"localhost/binks-functions/code-reviewer-{variant}:bench"
-    listing = subprocess.run(
-        [tool, "images", "--format", "{{.Size}}", name], capture_output=True, text=True
+def image_sizes(images: dict[str, str], sizes_file: Path = SIZES) -> dict[str, Any]:
+    """Per function (``{service: image}``): what its image weighs on each arch, from
+    ``make image-sizes`` (uncompressed, gzip and zstd pull size, per layer: base,
+    dependencies, code); stale where the host-arch image built here is not the one
+    measured; "not measured" where ``sizes_file`` does not list it."""
+    try:
+        measured = json.loads(sizes_file.read_text())
+    except (OSError, ValueError):
+        measured = {}
+    out: dict[str, Any] = {}
+    for service, image in images.items():
+        arches = measured.get(image)
+        if not arches:
+            out[service] = {"image": image, "measured": False, "reason": NOT_MEASURED}
+            continue
+        out[service] = {
+            "image": image,
+            "measured": True,
+            "arches": {arch: {k: arches[arch].get(k) for k in SIZE_KEYS} for arch in arches},
+            **staleness(image, arches),
+        }
+    return out
+
+
+def staleness(image: str, arches: dict[str, Any]) -> dict[str, Any]:
+    """Whether the host-arch image here (``IMAGE-ARCH``, e.g. ``...:0.1.0-amd64``) is the
+    one measured: its id against the id ``make image-sizes`` recorded."""
+    arch = host_arch()
+    recorded = (arches.get(arch) or {}).get("id")
+    tagged = f"{image}-{arch}"
+    if recorded is None:
+        return {"host_arch": arch, "stale": None, "stale_reason": f"{arch} not measured"}
+    if shutil.which(PODMAN) is None:
+        return {"host_arch": arch, "stale": None, "stale_reason": "no podman here to compare"}
+    shown = subprocess.run(
+        [PODMAN, "image", "inspect", "--format", "{{.Id}}", tagged],
+        capture_output=True,
+        text=True,
+        check=False,
     )
-    size = listing.stdout.strip()
-    if listing.returncode or not size:
-        return {"built": False, "reason": f"image {name} not built (make images)"}
-    return {"built": True, "size": size, "name": name}
+    here = shown.stdout.strip().removeprefix("sha256:")
+    if shown.returncode or not here:
+        return {"host_arch": arch, "stale": None, "stale_reason": f"{tagged} not built here"}
+    if here == recorded.removeprefix("sha256:"):
+        return {"host_arch": arch, "stale": False}
+    return {
+        "host_arch": arch,
+        "stale": True,
+        "stale_reason": f"{tagged} is {here[:12]} here, {recorded[:12]} was measured: "
+        "run make image-sizes",
+    }
 
 
 def import_profile(role: str, variant: str, top: int = 12) -> dict[str, Any]:

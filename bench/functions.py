@@ -1,5 +1,6 @@
 """Per function × variant: spawn → ready (with CPU seconds and memory), and through the
-local platform: an event at zero scale → its reply, then warm latency.
+local platform (processes, or containers: ``bench.containers``): an event at zero scale
+→ its reply, then warm latency.
 
 The model is a zero-latency scripted Ollama-API server, so what is measured is the
 function (process, imports, framework, runtime), not the model. Variants alternate
@@ -27,6 +28,8 @@ from events import (
     TASK_REQUESTED,
     VARIANTS,
 )
+from localknative.cgroups import counts_of
+from localknative.containers import remove_leftovers
 from localknative.instances import FunctionProcess, FunctionSpec, process_tree
 from localknative.launch import RunningPlatform
 from localknative.launch import start_platform as spawn_platform
@@ -35,6 +38,7 @@ from localknative.paths import MANIFESTS
 ROLES = ("code_reviewer", "orchestrator", "cluster_operator", "reporter")
 IDLE_SETTLE_S = 0.5
 WINDOW_S = 1.0
+MIB = 2**20
 
 
 def request_for(role: str, variant: str) -> tuple[str, dict[str, Any]]:
@@ -82,16 +86,20 @@ def bench_manifests(directory: Path) -> Path:
 
 
 @contextmanager
-def platform(state: Path, env: dict[str, str]) -> Iterator[RunningPlatform]:
-    """``binks up`` on the bench manifests, scale-to-zero window 1 s."""
+def platform(
+    state: Path, env: dict[str, str], runtime: str = "process"
+) -> Iterator[RunningPlatform]:
+    """``binks up --runtime RUNTIME`` on the bench manifests, scale-to-zero window 1 s."""
     options = ["--manifests", str(bench_manifests(state / "manifests"))]
-    options += ["--window", str(WINDOW_S)]
+    options += ["--window", str(WINDOW_S), "--runtime", runtime]
     with (state / "platform.log").open("ab") as log:
         running = spawn_platform(state, *options, env=env, log=log.fileno())
     try:
         yield running
     finally:
         running.stop(60)
+        if runtime == "container":  # what a platform that failed to stop left running
+            remove_leftovers(str(state / "containers" / "functions"))
 
 
 def _ps(platform: RunningPlatform, service: str) -> dict[str, Any]:
@@ -149,8 +157,10 @@ def event_samples(
     spec: FunctionSpec,
     warm_events: int,
     on_event: Callable[[], None] = lambda: None,
+    runtime: str = "process",
 ) -> dict[str, Any]:
-    """Event at zero → reply, then ``warm_events`` one after another on the warm instance."""
+    """Event at zero → reply, then ``warm_events`` one after another on the warm instance;
+    its memory then: a process's peak RSS, or a container's cgroup peak usage and rss."""
     url = platform.url
     wait_for_zero(platform, spec.service)
     event_type, data = request_for(spec.role, spec.variant)
@@ -160,5 +170,8 @@ def event_samples(
         warm.append(invoke(url, spec.service, event_type, data))
         on_event()
     instance = _ps(platform, spec.service)["instances"][0]
-    peak = memory(process_tree(instance["pid"]))["peak_rss_mib"]
-    return {"event_at_zero_s": cold_s, "warm_s": warm, "peak_rss_mib": peak}
+    sample = {"event_at_zero_s": cold_s, "warm_s": warm}
+    if runtime == "container":  # the pid is the container's first process on the host
+        counted = counts_of(instance["pid"])
+        return {**sample, "peak_usage_mib": counted["peak"] / MIB, "rss_mib": counted["rss"] / MIB}
+    return {**sample, "peak_rss_mib": memory(process_tree(instance["pid"]))["peak_rss_mib"]}

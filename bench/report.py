@@ -121,9 +121,8 @@ def render_markdown(document: dict[str, Any], source: str) -> str:
     ]
     for variant, f in document["footprint"].items():
         compressed = f"{f['compressed_mib']:.1f}" if f["compressed_mib"] is not None else "–"
-        image = (
-            f["image"].get("size") if f["image"]["built"] else f"not built: {f['image']['reason']}"
-        )
+        shown = f.get("image") or {"built": False, "reason": "see Images"}
+        image = shown.get("size") if shown["built"] else f"not built: {shown['reason']}"
         lines.append(
             f"| {variant} | {f['packages']} | {f['installed_mib']:.1f} | {compressed} "
             f"| {f['pyc_files']} | {image} |"

@@ -67,6 +67,7 @@ def _bench(args: argparse.Namespace) -> int:
         profile=args.profile,
         quick=args.quick,
         output=Path(args.output) if args.output else None,
+        runtime=args.runtime,
     )
 
 
@@ -264,6 +265,13 @@ def parser() -> argparse.ArgumentParser:
         "--model-runs", type=int, default=1, help="code-review tasks with the embedded model"
     )
     bench.add_argument("--profile", choices=("pi4",), help="pi4: instances in a 4 GiB node")
+    bench.add_argument(
+        "--runtime",
+        choices=("process", "container"),
+        default="process",
+        help="process: each function as the variant's Python (default); container: "
+        "also in its image under podman, beside the process in the same run (make images)",
+    )
     bench.add_argument("--quick", action="store_true", help="smoke test: 1 function, 1 run")
     bench.add_argument("--output", help="results directory (default bench/results)")
     bench.set_defaults(handler=_bench)
