@@ -34,31 +34,32 @@ COMPARED: dict[str, tuple[str, str, str]] = {
     "ready_s": (
         "ready_s",
         "ready_s",
-        "s: `podman run` → first readiness 200, minus spawn → first readiness 200",
+        "`podman run` → first readiness 200, minus spawn → first readiness 200",
     ),
     "cpu_s": (
         "cpu_s",
         "cpu_s",
-        "CPU s to ready: the container's cpuacct cgroup, minus the process tree's "
-        "utime + stime (podman's and conmon's own CPU is in neither)",
+        "the container's cpuacct cgroup at ready, minus the process tree's utime + stime "
+        "at ready (podman's and conmon's own CPU is in neither)",
     ),
     "event_at_zero_s": (
         "event_at_zero_s",
         "event_at_zero_s",
-        "s: event at zero → reply through the platform, container runtime minus process",
+        "event at zero → reply through a platform with --runtime container, minus one "
+        "with processes",
     ),
-    "warm_p50_s": ("warm_p50_s", "warm_p50_s", "s: warm event p50, container minus process"),
+    "warm_p50_s": ("warm_p50_s", "warm_p50_s", "warm event p50, container minus process"),
     "idle_usage_vs_rss_mib": (
         "idle_usage_mib",
         "idle_rss_mib",
-        "MiB: idle cgroup usage of the container (anonymous + page cache it was "
-        "charged + kernel), minus the idle process's RSS (anonymous + file-mapped)",
+        "the idle container's cgroup usage (anonymous + the page cache it was charged + "
+        "kernel), minus the idle process's RSS (anonymous + file-mapped)",
     ),
     "idle_rss_vs_rss_mib": (
         "idle_rss_mib",
         "idle_rss_mib",
-        "MiB: idle cgroup rss of the container (anonymous pages only), minus the idle "
-        "process's RSS (anonymous + file-mapped, shared libraries included)",
+        "the idle container's cgroup rss (anonymous pages only), minus the idle process's "
+        "RSS (anonymous + file-mapped, shared libraries included)",
     ),
 }
 
