@@ -65,6 +65,8 @@ IN_BURST_BUDGET = {
 }
 
 Instance = FunctionProcess | FunctionContainer
+#: Exit statuses of an instance killed by SIGKILL: podman's (128 + 9), a process's.
+SIGKILLED = (137, -9)
 
 
 @dataclass(frozen=True)
@@ -172,19 +174,20 @@ def _start(
     return container.start()
 
 
-def _killed(instances: list[Instance], node: Budget) -> str | None:
-    """Why the run must stop if an instance died or the kernel killed anything; else None."""
+def _killed(instances: list[Instance], node: Budget) -> tuple[str | None, int]:
+    """Why the run must stop if an instance died or the kernel killed anything (else
+    None), and how many OOM kills that makes: the kernel's count in the budget's groups
+    or the instances gone by a SIGKILL we did not send, whichever is more (a container's
+    group, and its count, goes with the container)."""
     dead = [i for i in instances if not i.running()]
     oom = node.oom_kills()
     if not dead and not oom:
-        return None
-    codes = sorted({i.stop(timeout_s=1) for i in dead})  # gone already: their exit codes
-    # a SIGKILL we did not send: 137 from podman, -9 from a process
-    if oom or any(code in (137, -9) for code in codes):
-        what = f"the kernel OOM-killed {max(len(dead), oom)} instance(s)"
-    else:
-        what = f"{len(dead)} instance(s) died"
-    return f"instance {len(instances)}: {what} (exit codes {codes}, oom_kill count {oom})"
+        return None, 0
+    codes = [i.stop(timeout_s=1) for i in dead]  # gone already: their exit codes
+    killed = max(oom, sum(code in SIGKILLED for code in codes))
+    what = f"the kernel OOM-killed {killed} instance(s)" if killed else f"{len(dead)} died"
+    why = f"instance {len(instances)}: {what} (exit codes {sorted(set(codes))}, oom_kill {oom})"
+    return why, killed
 
 
 def max_instances(
@@ -200,7 +203,7 @@ def max_instances(
     label = bench_containers.owner() if runtime == "container" else None
     instances: list[Instance] = []
     ready_s: list[float] = []
-    fitted, stopped_by = 0, f"cap of {cap} instances"
+    fitted, stopped_by, killed = 0, f"cap of {cap} instances", 0
     with (
         budget(name) as node,
         bench_containers.cleanup(label),  # exits first: containers go before their groups
@@ -218,15 +221,16 @@ def max_instances(
                 try:
                     ready_s.append(instances[-1].wait_ready(timeout_s=120))
                 except (RuntimeError, TimeoutError) as problem:
-                    failed = f"instance {len(instances)} failed to start: {problem}"
-                    stopped_by = _killed(instances, node) or failed
+                    why, killed = _killed(instances, node)
+                    stopped_by = why or f"instance {len(instances)} failed to start: {problem}"
                     break
-                if killed := _killed(instances, node):
-                    stopped_by = killed
+                why, killed = _killed(instances, node)
+                if why:
+                    stopped_by = why
                     break
                 fitted = len(instances)  # all ready, nothing killed: these fit together
             elapsed = time.monotonic() - started
-            peak, oom = node.peak_mib(), node.oom_kills()
+            peak, oom = node.peak_mib(), max(killed, node.oom_kills())
         finally:
             for instance in instances:
                 instance.stop(timeout_s=10)
@@ -274,7 +278,7 @@ def burst(
     spec: FunctionSpec, env: dict[str, str], events: int = 40, runtime: str = "process"
 ) -> dict[str, Any]:
     """N events at once at a Service at zero scale, platform and instances in the budget."""
-    from bench.functions import invoke, request_for
+    from bench.functions import _ps, invoke, request_for
     from localknative.launch import start_platform
 
     name = f"binks-pi4-burst-{runtime}-{spec.service}-{os.getpid()}"
@@ -294,12 +298,15 @@ def burst(
             outcomes = _send_at_once(
                 events, lambda: invoke(platform.url, spec.service, event_type, data)
             )
-            peak, oom = node.peak_mib(), node.oom_kills()
+            # instances that died, any cause: a container's OOM count goes with its group
+            died = _ps(platform, spec.service)["restarts"]
+            counts = {"oom_kills": node.oom_kills(), "instances_died": died}
+            peak = node.peak_mib()
         finally:
             platform.stop(60)
             if runtime == "container":  # what a platform that failed to stop left
                 containers.remove_leftovers(str(state / "containers" / "functions"))
-    return _burst_result(outcomes, events, runtime, peak, oom, node.cpu)
+    return _burst_result(outcomes, events, runtime, peak, counts, node.cpu)
 
 
 def _send_at_once(events: int, send: Any) -> list[tuple[str, float]]:
@@ -320,7 +327,12 @@ def _send_at_once(events: int, send: Any) -> list[tuple[str, float]]:
 
 
 def _burst_result(
-    outcomes: list[tuple[str, float]], events: int, runtime: str, peak: float, oom: int, cpu: str
+    outcomes: list[tuple[str, float]],
+    events: int,
+    runtime: str,
+    peak: float,
+    counts: dict[str, int],
+    cpu: str,
 ) -> dict[str, Any]:
     from collections import Counter
 
@@ -335,7 +347,7 @@ def _burst_result(
         "answered": len(answered),
         "failed": events - len(answered),
         "failures": dict(Counter(str(o) for o, _ in outcomes if o != "ok")),
-        "oom_kills": oom,
+        **counts,
         "peak_usage_mib": peak,
         "latency_p50_s": percentile(answered, 50) if answered else None,
         "latency_p99_s": percentile(answered, 99) if answered else None,

@@ -160,6 +160,8 @@ def pi4_lines(head: str, entry: dict[str, Any]) -> list[str]:
             else "–"
         )
         where = f"; in the budget: {burst['in_budget']}" if "in_budget" in burst else ""
+        if "instances_died" in burst:
+            where = f"; instances that died {burst['instances_died']}{where}"
         lines.append(
             f"  - burst of {burst['events']} events at zero scale (containerConcurrency "
             f"1): {burst['answered']} answered, {burst['failed']} failed "
