@@ -116,10 +116,6 @@ def run(
     }
     samples = measure(roles, runs, warm_events, runtime, services, progress)  # phases 1, 2
     document["functions"] = summaries(samples["process"])
-    if runtime == "container":
-        document["containers"] = summaries(samples["container"])
-        for service, entry in document["containers"].items():
-            entry["settings"] = bench_containers.settings(services[service])
     document["footprint"] = {}
     for variant in VARIANTS:  # phase 3
         document["footprint"][variant] = footprint.footprint(variant, compress=not quick)
@@ -136,11 +132,23 @@ def run(
         document.update(node_profile(roles[0], runtime, burst_events, progress))
     document["ratios"] = ratios(document["functions"])
     if runtime == "container":
-        document["container_ratios"] = ratios(document["containers"], CONTAINER_RATIO_KEYS)
-        document["container_overhead"] = bench_containers.overhead(
-            document["functions"], document["containers"]
-        )
+        document.update(container_results(document["functions"], samples["container"], services))
     return document
+
+
+def container_results(
+    processes: dict[str, Any], boxed: dict[str, dict[str, list]], services: dict[str, Any]
+) -> dict[str, Any]:
+    """The container figures: per service its samples, summary and what it ran under;
+    crewai / agno; what the container adds over the process (``processes``)."""
+    containers = summaries(boxed)
+    for service, entry in containers.items():
+        entry["settings"] = bench_containers.settings(services[service])
+    return {
+        "containers": containers,
+        "container_ratios": ratios(containers, CONTAINER_RATIO_KEYS),
+        "container_overhead": bench_containers.overhead(processes, containers),
+    }
 
 
 def measure(
