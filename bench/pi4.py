@@ -26,6 +26,7 @@ container and cgroup made here is removed on the way out, failure or not.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import tempfile
 import time
@@ -150,6 +151,12 @@ def remove_groups(name: str, timeout_s: float = REMOVE_TIMEOUT_S) -> list[Path]:
         time.sleep(0.2)  # a retry interval: the groups' processes are exiting
 
 
+@functools.cache
+def _image(service: str) -> str:
+    """The Service's image as its manifest names it (read once per service)."""
+    return bench_containers.services()[service].image
+
+
 def _start(
     spec: FunctionSpec,
     env: dict[str, str],
@@ -161,10 +168,9 @@ def _start(
     """One instance in the budget, no limit of its own (the same rule for both runtimes)."""
     if runtime == "process":
         return FunctionProcess(spec, env=env).start(cgroups=node.groups)
-    image = bench_containers.services()[spec.service].image
     container = FunctionContainer(
         spec,
-        image,
+        _image(spec.service),
         env=env,
         workspace=WORKSPACE,
         state_dir=state,
