@@ -24,6 +24,7 @@ import re
 import secrets
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -180,6 +181,9 @@ class FunctionContainer:
         inside.update(PORT=str(self.port), **{LISTEN_FD_ENV: str(HANDED_FD)})
         self.service = inside["K_SERVICE"]
         self.name = f"binks-{self.service}-{secrets.token_hex(4)}"
+        # podman writes the container's host pid here: read without a podman call, so
+        # neither readiness nor `binks ps` waits for one
+        self._pidfile = Path(tempfile.gettempdir()) / f"{self.name}.pid"
         mounts = []
         if workspace is not None:
             mounts += ["-v", f"{workspace}:{WORKSPACE_MOUNT}:ro"]
@@ -194,6 +198,8 @@ class FunctionContainer:
             "--pull=never",
             "--name",
             self.name,
+            "--pidfile",
+            str(self._pidfile),
             "--label",
             f"{LABEL}={owner}",
             "--network",
@@ -215,7 +221,6 @@ class FunctionContainer:
         self._env = {**os.environ, **inside}
         self._process: subprocess.Popen[bytes] | None = None
         self._pid: int | None = None
-        self.cgroup: Path | None = None  # a marker, as for a process: the limit applies
         self.started = 0.0
 
     def running(self) -> bool:
@@ -256,36 +261,35 @@ class FunctionContainer:
     def pid(self) -> int:
         """The container's first process on the host (podman's client until it is known)."""
         assert self._process is not None, "start() first"
-        return self._pid or self._process.pid
+        return self._container_pid() or self._process.pid
+
+    @property
+    def cgroup(self) -> Path | None:
+        """A marker, as a process's cgroup is: set once the container runs under a limit."""
+        pid = self._container_pid()
+        return Path(f"/proc/{pid}/cgroup") if pid and self.memory_limit_bytes else None
+
+    def _container_pid(self) -> int | None:
+        if self._pid is None:
+            with contextlib.suppress(OSError, ValueError):
+                self._pid = int(self._pidfile.read_text().strip()) or None
+        return self._pid
 
     def wait_ready(self, timeout_s: float = 120.0) -> float:
-        """Poll readiness through the socket; seconds from ``podman run`` to the first 200.
-        Then find the container's process, for its memory."""
+        """Poll readiness through the socket; seconds from ``podman run`` to the first 200."""
         assert self._process is not None, "start() first"
-        ready_s = poll_ready(
-            self._process, self.url + self.readiness_path, self.started, timeout_s, self.service
-        )
-        self._pid = self._inspect_pid()
-        if self.memory_limit_bytes and self._pid:
-            self.cgroup = Path(f"/proc/{self._pid}/cgroup")
-        return ready_s
-
-    def _inspect_pid(self) -> int | None:
-        shown = subprocess.run(
-            [PODMAN, "inspect", "--format", "{{.State.Pid}}", self.name],
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout.strip()
-        return int(shown) if shown.isdigit() and shown != "0" else None
+        url = self.url + self.readiness_path
+        return poll_ready(self._process, url, self.started, timeout_s, self.service)
 
     def memory(self) -> dict[str, int]:
         """The container's cgroup counts (``cgroups.counts_of``); {} before ready or once gone."""
-        return memory_groups.counts_of(self._pid) if self._pid else {}
+        pid = self._container_pid()
+        return memory_groups.counts_of(pid) if pid else {}
 
     def pids(self) -> list[int]:
         """The container's first process (its cgroup holds the rest)."""
-        return [self._pid] if self._pid else []
+        pid = self._container_pid()
+        return [pid] if pid else []
 
     def rss_bytes(self) -> int:
         """Anonymous memory as the container's cgroup counts it."""
@@ -295,6 +299,8 @@ class FunctionContainer:
         """SIGTERM (podman forwards it; the server drains in-flight requests), a kill after
         ``timeout_s``; the container is removed (``--rm``). Its exit status."""
         self.close_listener()
+        with contextlib.suppress(OSError):
+            self._pidfile.unlink()  # podman leaves it; the container is gone or going
         if self._process is None:
             return 0
         if self._process.poll() is None:
