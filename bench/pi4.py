@@ -62,7 +62,8 @@ IN_BUDGET = {
 }
 IN_BURST_BUDGET = {
     "process": "the platform and the instances' processes",
-    "container": "the platform, its podman clients (one per container), conmon and the containers",
+    "container": "the platform, conmon (one per container) and the containers; not the podman "
+    "clients (the platform moves them out: a kubelet keeps no process per container)",
 }
 
 Instance = FunctionProcess | FunctionContainer

@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from localknative import cgroups as memory_groups
-from localknative.instances import FunctionSpec, connectable, identity_expanded, poll_ready
+from localknative.instances import FunctionSpec, Spawned, connectable, identity_expanded, poll_ready
 from shared.defaults import READINESS_PATH
 from shared.listen import LISTEN_FD_ENV, LOOPBACK, bind_listener, port_of
 
@@ -118,12 +118,20 @@ def job_command(
     ]  # fmt: skip
 
 
-def container_env(env: Mapping[str, str]) -> dict[str, str]:
+def container_env(
+    env: Mapping[str, str], workspace: bool = True, state: bool = True
+) -> dict[str, str]:
     """A Service's environment as its container sees it: host-only names dropped, the
-    workspace and the state directory at their mount points."""
+    workspace and the state directory at their mount points where they are mounted (the
+    image's own defaults where not: a host path means nothing inside)."""
     inside = {name: value for name, value in env.items() if not HOST_ONLY.fullmatch(name)}
-    inside["BINKS_REPO_BASE"] = WORKSPACE_MOUNT
-    inside["BINKS_STATE_DIR"] = STATE_MOUNT
+    for name, mounted, mount in (
+        ("BINKS_REPO_BASE", workspace, WORKSPACE_MOUNT),
+        ("BINKS_STATE_DIR", state, STATE_MOUNT),
+    ):
+        inside.pop(name, None)
+        if mounted:
+            inside[name] = mount
     return inside
 
 
@@ -142,7 +150,16 @@ def resource_flags(
     return flags
 
 
-class FunctionContainer:
+def _client_setup(listener_fd: int, outside_budget: bool) -> None:
+    """In podman's client, before it execs: the socket as fd 3; out of the platform's
+    memory cgroup into the root one when the containers have a budget of their own."""
+    os.dup2(listener_fd, HANDED_FD)
+    if outside_budget:
+        with contextlib.suppress(OSError):
+            Path("/sys/fs/cgroup/memory/cgroup.procs").write_text(str(os.getpid()))
+
+
+class FunctionContainer(Spawned):
     """One instance as a container; the interface of ``FunctionProcess``.
 
     ``started`` is the monotonic time ``podman run`` was spawned: ready seconds count
@@ -177,7 +194,9 @@ class FunctionContainer:
             "K_REVISION": f"{spec.service}-00001",
             **dict(env),
         }
-        inside = container_env(identity_expanded(identity))
+        inside = container_env(
+            identity_expanded(identity), workspace is not None, state_dir is not None
+        )
         inside.update(PORT=str(self.port), **{LISTEN_FD_ENV: str(HANDED_FD)})
         self.service = inside["K_SERVICE"]
         self.name = f"binks-{self.service}-{secrets.token_hex(4)}"
@@ -219,13 +238,12 @@ class FunctionContainer:
         ]
         # podman reads the values from its own environment: no value on a command line
         self._env = {**os.environ, **inside}
-        self._process: subprocess.Popen[bytes] | None = None
+        self._process = None
         self._pid: int | None = None
+        # under a node's budget, podman's own client (~40 MiB, one per container) runs
+        # outside it: a kubelet keeps no process per container (conmon, the shim, stays in)
+        self._client_outside = cgroup_parent is not None
         self.started = 0.0
-
-    def running(self) -> bool:
-        """True while the container runs (its podman client lives as long)."""
-        return self._process is not None and self._process.poll() is None
 
     def start(
         self, log: int | None = subprocess.DEVNULL, cgroups: tuple[Path, ...] = ()
@@ -245,17 +263,11 @@ class FunctionContainer:
                 stderr=log,
                 pass_fds=(HANDED_FD,),
                 # the socket becomes fd 3 in podman, which passes it on (--preserve-fds 1)
-                preexec_fn=lambda: os.dup2(fd, HANDED_FD),
+                preexec_fn=lambda: _client_setup(fd, self._client_outside),
             )
         finally:
             self.close_listener()
         return self
-
-    def close_listener(self) -> None:
-        """Release the platform's copy of the listening socket (idempotent)."""
-        if self._listener is not None:
-            self._listener.close()
-            self._listener = None
 
     @property
     def pid(self) -> int:
@@ -313,9 +325,3 @@ class FunctionContainer:
                     return self._process.wait(30)
                 self._process.kill()
         return self._process.wait()
-
-    def __enter__(self) -> FunctionContainer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import time
 import urllib.error
@@ -68,7 +69,37 @@ def identity_expanded(env: Mapping[str, str]) -> dict[str, str]:
     return {key: _IDENTITY.sub(lambda m: env.get(m[1], m[0]), v) for key, v in env.items()}
 
 
-class FunctionProcess:
+class Spawned:
+    """What every kind of instance shares: a listening socket bound here and handed to
+    the child, the child process, and start/stop as a context manager."""
+
+    _listener: socket.socket | None = None
+    _process: subprocess.Popen[bytes] | None = None
+
+    def running(self) -> bool:
+        """True while the child lives."""
+        return self._process is not None and self._process.poll() is None
+
+    def close_listener(self) -> None:
+        """Release this process's copy of the listening socket (idempotent)."""
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+
+    def start(self, log: int | None = subprocess.DEVNULL, cgroups: tuple[Path, ...] = ()):
+        raise NotImplementedError
+
+    def stop(self, timeout_s: float = 30.0) -> int:
+        raise NotImplementedError
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class FunctionProcess(Spawned):
     """One running instance. ``started`` is the monotonic time of the spawn.
 
     Without a ``port``, the instance serves on a socket bound here to ``host``, port 0
@@ -108,12 +139,8 @@ class FunctionProcess:
         }
         self.service = overrides["K_SERVICE"]
         self._env = {**os.environ, **identity_expanded(overrides)}
-        self._process: subprocess.Popen[bytes] | None = None
+        self._process = None
         self.started = 0.0
-
-    def running(self) -> bool:
-        """True while the process lives."""
-        return self._process is not None and self._process.poll() is None
 
     def start(
         self, log: int | None = subprocess.DEVNULL, cgroups: tuple[Path, ...] = ()
@@ -134,12 +161,6 @@ class FunctionProcess:
             self.close_listener()  # the child holds it now (or nobody will)
         self._limit_memory()
         return self
-
-    def close_listener(self) -> None:
-        """Release this process's copy of the listening socket (idempotent)."""
-        if self._listener is not None:
-            self._listener.close()
-            self._listener = None
 
     @property
     def pid(self) -> int:
@@ -191,12 +212,6 @@ class FunctionProcess:
         finally:
             memory_groups.remove(self.cgroup)
             self.cgroup = None
-
-    def __enter__(self) -> FunctionProcess:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def poll_ready(

@@ -341,8 +341,8 @@ class Jobs:
         if self.runtime != "container":
             return [sys.executable, *image.args, *spec.args], None
         name = f"binks-job-{spec.namespace}-{spec.name}-{secrets.token_hex(4)}"
-        names = [n for n, _ in spec.env] + [n for n in PLATFORM_NAMES if n in self.env]
         workspace = self.env.get("BINKS_REPO_BASE")
+        names = [n for n, _ in spec.env] + (["BINKS_REPO_BASE"] if workspace else [])
         command = containers.job_command(spec.image, spec.args, names, name, workspace, self.owner)
         return command, name
 
@@ -350,7 +350,8 @@ class Jobs:
         """podman's environment for a Job's container: this process's own (podman needs
         it), then the Job's and the platform's names, with paths as the container sees
         them; only the names in the command line reach the container."""
-        inside = containers.container_env(self.environment(spec))
+        workspace = "BINKS_REPO_BASE" in self.env  # mounted read-only (job_command)
+        inside = containers.container_env(self.environment(spec), workspace, state=False)
         return {**os.environ, **inside}
 
     async def _run(self, job: LocalJob, image: LocalImage) -> None:

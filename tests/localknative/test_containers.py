@@ -69,6 +69,15 @@ def test_a_container_sees_the_services_env_with_its_own_paths() -> None:
     }
 
 
+def test_paths_that_are_not_mounted_are_left_to_the_image() -> None:
+    env = {"BINKS_REPO_BASE": "/home/me/ws", "BINKS_STATE_DIR": "/home/me/state", "A": "b"}
+    assert container_env(env, workspace=False, state=False) == {"A": "b"}
+    assert container_env(env, workspace=True, state=False) == {
+        "A": "b",
+        "BINKS_REPO_BASE": "/workspace",
+    }
+
+
 def test_resources_become_podman_flags_as_a_kubelet_sets_cgroups() -> None:
     assert resource_flags(160 * 2**20, 250, None) == [
         "--memory",
