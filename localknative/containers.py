@@ -203,6 +203,9 @@ class FunctionContainer(Spawned):
         # podman writes the container's host pid here: read without a podman call, so
         # neither readiness nor `binks ps` waits for one
         self._pidfile = Path(tempfile.gettempdir()) / f"{self.name}.pid"
+        # podman's cwd is conmon's, which writes a file `oom` there when the kernel kills
+        # the container: never in the checkout
+        self._cwd = state_dir.parent if state_dir is not None else Path(tempfile.gettempdir())
         mounts = []
         if workspace is not None:
             mounts += ["-v", f"{workspace}:{WORKSPACE_MOUNT}:ro"]
@@ -258,6 +261,7 @@ class FunctionContainer(Spawned):
             self._process = subprocess.Popen(
                 self._argv,
                 env=self._env,
+                cwd=self._cwd,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=log,
