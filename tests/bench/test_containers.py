@@ -14,8 +14,8 @@ from bench import containers as bench_containers
 from bench import suite
 from localknative.containers import LABEL, ContainerError, FunctionContainer
 from localknative.instances import FunctionSpec
+from tests.podman import image, needs
 
-from .podman import image, needs
 from .synthetic import document
 
 

@@ -11,8 +11,7 @@ import pytest
 
 from bench import footprint
 from localknative.containers import host_arch
-
-from .podman import image, needs
+from tests.podman import image, needs
 
 SIZE = {
     "uncompressed": 300,

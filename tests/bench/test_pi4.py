@@ -18,8 +18,7 @@ from localknative.containers import LABEL
 from localknative.instances import FunctionSpec
 from modelserver.sample_answers import sample_team
 from modelserver.scripted import ScriptedOllama
-
-from .podman import image, needs
+from tests.podman import image, needs
 
 
 def _writable() -> None:

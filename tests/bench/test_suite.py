@@ -10,8 +10,7 @@ import pytest
 
 from bench import suite
 from binks import cli
-
-from .podman import image, needs
+from tests.podman import image, needs
 
 
 def test_a_process_run_measures_processes_only() -> None:
