@@ -99,23 +99,21 @@ def remove(name: str) -> None:
 
 
 def job_command(
-    image: str,
-    args: tuple[str, ...],
-    env_names: list[str],
-    name: str,
-    workspace: str | None,
-    owner: str = "",
-) -> list[str]:
-    """``podman run`` for one attempt of a Job: no network (the worker reads files),
-    no capabilities, the workspace read-only, only ``env_names`` from podman's
-    environment; ``image`` as the Job names it (its repository already allow-listed)."""
-    mounts = ["-v", f"{workspace}:{WORKSPACE_MOUNT}:ro"] if workspace else []
-    names = [arg for env_name in sorted(env_names) for arg in ("-e", env_name)]
-    return [
+    image: str, args: tuple[str, ...], env: Mapping[str, str], name: str, owner: str = ""
+) -> tuple[list[str], dict[str, str]]:
+    """``podman run`` for one attempt of a Job, and podman's environment: no network (the
+    worker reads files), no capabilities, the workspace (``env``'s ``BINKS_REPO_BASE``)
+    read-only, ``env``'s names only, by name; ``image`` as the Job names it (its
+    repository already allow-listed)."""
+    workspace = env.get("BINKS_REPO_BASE")
+    inside = container_env(env, workspace=workspace is not None, state=False)
+    names = [arg for env_name in sorted(inside) for arg in ("-e", env_name)]
+    argv = [
         PODMAN, "run", "--rm", "--pull=never", "--name", name, "--label", f"{LABEL}={owner}",
         "--network", "none", "--cap-drop", "all", "--security-opt", "no-new-privileges",
-        *mounts, *names, image, *args,
+        *mounts(Path(workspace) if workspace else None, None), *names, image, *args,
     ]  # fmt: skip
+    return argv, {**os.environ, **inside}
 
 
 def container_env(
@@ -148,6 +146,30 @@ def resource_flags(
     if cpu_limit_millis:
         flags += ["--cpus", f"{cpu_limit_millis / 1000:g}"]
     return flags
+
+
+def mounts(workspace: Path | None, state_dir: Path | None) -> list[str]:
+    """The workspace read-only at ``/workspace``, the state read-write at
+    ``/var/lib/binks`` (``U``: owned by the image's user, 10001, whatever uid runs podman)."""
+    flags = ["-v", f"{workspace}:{WORKSPACE_MOUNT}:ro"] if workspace is not None else []
+    if state_dir is not None:
+        flags += ["-v", f"{state_dir}:{STATE_MOUNT}:U"]
+    return flags
+
+
+def run_command(
+    name: str, image: str, env_names: list[str], mount_flags: list[str], extra: list[str]
+) -> list[str]:
+    """``podman run`` of a Service's instance: removed when it ends, never pulled, the
+    host's network (loopback: the model, the broker) with the platform's socket as fd 3,
+    no capabilities, ``env_names`` from podman's environment (values never on a command
+    line)."""
+    return [
+        PODMAN, "run", "--rm", "--pull=never", "--name", name, "--network", "host",
+        "--preserve-fds", "1", "--cap-drop", "all", "--security-opt", "no-new-privileges",
+        *extra, *mount_flags, *(arg for env_name in env_names for arg in ("-e", env_name)),
+        image,
+    ]  # fmt: skip
 
 
 def _client_setup(listener_fd: int, outside_budget: bool) -> None:
@@ -206,39 +228,20 @@ class FunctionContainer(Spawned):
         # podman's cwd is conmon's, which writes a file `oom` there when the kernel kills
         # the container: never in the checkout
         self._cwd = state_dir.parent if state_dir is not None else Path(tempfile.gettempdir())
-        mounts = []
-        if workspace is not None:
-            mounts += ["-v", f"{workspace}:{WORKSPACE_MOUNT}:ro"]
         if state_dir is not None:
             state_dir.mkdir(parents=True, exist_ok=True)
-            # U: owned by the image's user inside (10001), whatever uid runs podman
-            mounts += ["-v", f"{state_dir}:{STATE_MOUNT}:U"]
-        self._argv = [
-            PODMAN,
-            "run",
-            "--rm",
-            "--pull=never",
-            "--name",
+        self._argv = run_command(
             self.name,
-            "--pidfile",
-            str(self._pidfile),
-            "--label",
-            f"{LABEL}={owner}",
-            "--network",
-            "host",
-            "--preserve-fds",
-            "1",
-            "--cap-drop",
-            "all",
-            "--security-opt",
-            "no-new-privileges",
-            *resource_flags(memory_limit_bytes, cpu_request_millis, cpu_limit_millis),
-            # a node's budget: the containers' cgroups go under it (bench --profile pi4)
-            *(["--cgroup-parent", cgroup_parent] if cgroup_parent else []),
-            *mounts,
-            *(arg for name in sorted(inside) for arg in ("-e", name)),
             image,
-        ]
+            sorted(inside),
+            mounts(workspace, state_dir),
+            [
+                *("--pidfile", str(self._pidfile), "--label", f"{LABEL}={owner}"),
+                *resource_flags(memory_limit_bytes, cpu_request_millis, cpu_limit_millis),
+                # a node's budget: the containers' cgroups go under it (bench --profile pi4)
+                *(["--cgroup-parent", cgroup_parent] if cgroup_parent else []),
+            ],
+        )
         # podman reads the values from its own environment: no value on a command line
         self._env = {**os.environ, **inside}
         self._process = None

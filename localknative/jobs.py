@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import re
 import secrets
 import sys
@@ -334,35 +333,26 @@ class Jobs:
         text = job.log.read_bytes()[-MAX_LOG_BYTES:].decode("utf-8", "replace")
         return "\n".join(text.splitlines()[-lines:]) + ("\n" if text else "")
 
-    def attempt_command(self, spec: JobSpec, image: LocalImage) -> tuple[list[str], str | None]:
-        """One attempt's command line, and its container's name (None for a process).
-        A container gets the Job's image as the Job names it, the workspace mounted
+    def attempt_command(
+        self, spec: JobSpec, image: LocalImage
+    ) -> tuple[list[str], dict[str, str], str | None]:
+        """One attempt's command line and environment, and its container's name (None for
+        a process). A container gets the Job's image as the Job names it, the workspace
         read-only and its environment by name only (``containers.job_command``)."""
+        env = self.environment(spec)
         if self.runtime != "container":
-            return [sys.executable, *image.args, *spec.args], None
+            return [sys.executable, *image.args, *spec.args], env, None
         name = f"binks-job-{spec.namespace}-{spec.name}-{secrets.token_hex(4)}"
-        workspace = self.env.get("BINKS_REPO_BASE")
-        names = [n for n, _ in spec.env] + (["BINKS_REPO_BASE"] if workspace else [])
-        command = containers.job_command(spec.image, spec.args, names, name, workspace, self.owner)
-        return command, name
-
-    def container_environment(self, spec: JobSpec) -> dict[str, str]:
-        """podman's environment for a Job's container: this process's own (podman needs
-        it), then the Job's and the platform's names, with paths as the container sees
-        them; only the names in the command line reach the container."""
-        workspace = "BINKS_REPO_BASE" in self.env  # mounted read-only (job_command)
-        inside = containers.container_env(self.environment(spec), workspace, state=False)
-        return {**os.environ, **inside}
+        command, podman_env = containers.job_command(spec.image, spec.args, env, name, self.owner)
+        return command, podman_env, name
 
     async def _run(self, job: LocalJob, image: LocalImage) -> None:
         spec = job.spec
         deadline = time.monotonic() + spec.deadline_s if spec.deadline_s else None
-        container = self.runtime == "container"
-        env = self.container_environment(spec) if container else self.environment(spec)
         with job.log.open("wb") as log:  # a Job re-created after its TTL starts afresh
             while True:
                 job.active = 1
-                command, name = self.attempt_command(spec, image)
+                command, env, name = self.attempt_command(spec, image)
                 try:
                     code = await self._attempt(command, env, log, deadline)
                 finally:

@@ -85,19 +85,17 @@ def test_every_function_manifest_has_a_memory_limit_and_a_cpu_request() -> None:
 
 
 def test_a_jobs_container_has_no_network_and_reads_the_workspace_only() -> None:
-    command = job_command(
-        "ghcr.io/binks-functions/worker:0.1.0",
-        ("check", "sample-repo"),
-        ["BINKS_REPO_BASE"],
-        "binks-job-x",
-        "/srv/workspace",
+    env = {"BINKS_REPO_BASE": "/srv/workspace", "PATH": "/usr/bin", "PYTHONPATH": "/srv/binks"}
+    command, podman_env = job_command(
+        "ghcr.io/binks-functions/worker:0.1.0", ("check", "sample-repo"), env, "binks-job-x"
     )
     assert command[:2] == ["podman", "run"]
     assert command[command.index("--network") + 1] == "none"
     assert "/srv/workspace:/workspace:ro" in command
     assert command[-3:] == ["ghcr.io/binks-functions/worker:0.1.0", "check", "sample-repo"]
     # names only: the values travel in podman's environment, not on a command line
-    assert command[command.index("-e") + 1] == "BINKS_REPO_BASE"
+    assert [command[i + 1] for i, arg in enumerate(command) if arg == "-e"] == ["BINKS_REPO_BASE"]
+    assert podman_env["BINKS_REPO_BASE"] == "/workspace"
 
 
 def test_this_processes_memory_cgroup_is_readable() -> None:
