@@ -11,16 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.report_tables import MIB, m, ratio_table, roles, warm
+from bench.results import CONTAINER_RATIO_KEYS
 from events import VARIANTS
 
-CONTAINER_RATIO_KEYS = (
-    "ready_s",
-    "event_at_zero_s",
-    "cpu_s",
-    "idle_usage_mib",
-    "idle_rss_mib",
-    "peak_usage_mib",
-)
 #: The overhead table's columns: (key in ``container_overhead``, heading, scale, digits).
 OVERHEAD_COLUMNS = (
     ("ready_s", "ready s", 1, 2),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench.results import RATIO_KEYS
 from events import VARIANTS
 
 MIB = 2**20
@@ -62,9 +63,6 @@ def function_table(document: dict[str, Any]) -> list[str]:
                 f"| {m(entry, 'event_at_zero_s')} | {warm(entry)} | {memory} |"
             )
     return lines
-
-
-RATIO_KEYS = ("ready_s", "event_at_zero_s", "cpu_s", "idle_rss_mib", "idle_pss_mib", "peak_rss_mib")
 
 
 def ratio_table(

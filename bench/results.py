@@ -14,6 +14,16 @@ from typing import Any
 from localknative.paths import REPO
 
 RESULTS = Path(__file__).parent / "results"
+#: The figures compared as crewai / agno (ratio of medians): of processes, of containers.
+RATIO_KEYS = ("ready_s", "event_at_zero_s", "cpu_s", "idle_rss_mib", "idle_pss_mib", "peak_rss_mib")
+CONTAINER_RATIO_KEYS = (
+    "ready_s",
+    "event_at_zero_s",
+    "cpu_s",
+    "idle_usage_mib",
+    "idle_rss_mib",
+    "peak_usage_mib",
+)
 
 
 def machine() -> dict[str, Any]:

@@ -28,7 +28,7 @@ from typing import Any
 from bench import containers as bench_containers
 from bench import footprint, functions, pi4
 from bench.probes import percentile, spread
-from bench.results import RESULTS, save
+from bench.results import CONTAINER_RATIO_KEYS, RATIO_KEYS, RESULTS, save
 from events import VARIANTS
 from localknative.instances import FunctionSpec
 from modelserver.sample_answers import sample_team
@@ -254,17 +254,6 @@ def summarise(rows: dict[str, list]) -> dict[str, Any]:
         out["warm_p50_s"] = percentile(warm, 50)
         out["warm_p99_s"] = percentile(warm, 99)
     return out
-
-
-RATIO_KEYS = ("ready_s", "event_at_zero_s", "cpu_s", "idle_rss_mib", "idle_pss_mib", "peak_rss_mib")
-CONTAINER_RATIO_KEYS = (
-    "ready_s",
-    "event_at_zero_s",
-    "cpu_s",
-    "idle_usage_mib",
-    "idle_rss_mib",
-    "peak_usage_mib",
-)
 
 
 def ratios(
