@@ -54,6 +54,8 @@ class DeliveryOutcome:
     error: str | None = None
     reply: Incoming | None = None
     timed_out: bool = False
+    #: the connection was refused: nothing was delivered (a dead instance's closed port)
+    refused: bool = False
 
 
 class Eventing:
@@ -333,10 +335,13 @@ class Eventing:
             )
         except (TimeoutError, ServingError) as problem:
             return DeliveryOutcome(503, error=str(problem))
+        outcome = DeliveryOutcome(None)
         try:
             outcome = await self._post(instance.process.url, headers, event.data, timeout)
-        finally:
-            await self.serving.release(destination.namespace, destination.service, instance)
+        finally:  # an instance that refused the connection is replaced before the retry
+            await self.serving.release(
+                destination.namespace, destination.service, instance, outcome.refused
+            )
         if outcome.timed_out and timeout >= state.spec.timeout_s:
             # the Service's timeoutSeconds, enforced by Serving: Knative answers 504
             reason = f"request timeout: {destination.service} took over {timeout:g}s"
@@ -362,7 +367,10 @@ class Eventing:
             )
         except (aiohttp.ClientError, OSError) as problem:
             # kept for the event log (``binks events``); never sent to a client
-            return DeliveryOutcome(None, error=f"{type(problem).__name__}: {problem}")
+            refused = isinstance(problem, aiohttp.ClientConnectorError)
+            return DeliveryOutcome(
+                None, error=f"{type(problem).__name__}: {problem}", refused=refused
+            )
         if not 200 <= status < 300:
             return DeliveryOutcome(status, payload, error=f"HTTP {status}")
         has_event = any(k.lower().startswith("ce-") for k in answer_headers) or payload.strip()

@@ -314,10 +314,19 @@ class FunctionContainer(Spawned):
         """Anonymous memory as the container's cgroup counts it."""
         return self.memory().get("rss", 0)
 
+    def running(self) -> bool:
+        """True while podman's client lives and so does the container's first process:
+        a container killed under memory pressure can leave its client waiting (its
+        conmon killed too), and its port closed."""
+        pid = self._container_pid()
+        return super().running() and (pid is None or Path(f"/proc/{pid}").exists())
+
     def stop(self, timeout_s: float = 30.0) -> int:
         """SIGTERM (podman forwards it; the server drains in-flight requests), a kill after
-        ``timeout_s``; the container is removed (``--rm``). Its exit status."""
+        ``timeout_s`` (at once for a container already gone); the container is removed
+        (``--rm``, or ``podman rm`` when podman's client does not end). Its exit status."""
         self.close_listener()
+        gone = not self.running()
         with contextlib.suppress(OSError):
             self._pidfile.unlink()  # podman leaves it; the container is gone or going
         if self._process is None:
@@ -325,10 +334,10 @@ class FunctionContainer(Spawned):
         if self._process.poll() is None:
             self._process.terminate()
             try:
-                return self._process.wait(timeout_s)
+                return self._process.wait(2 if gone else timeout_s)
             except subprocess.TimeoutExpired:
                 remove(self.name)
                 with contextlib.suppress(subprocess.TimeoutExpired):
-                    return self._process.wait(30)
+                    return self._process.wait(10 if gone else 30)
                 self._process.kill()
         return self._process.wait()

@@ -33,6 +33,8 @@ _HOP_BY_HOP = {
     "content-length",
 }
 MAX_BODY = 4 * 1024 * 1024
+#: Instances a request may try whose port refuses the connection (each is replaced).
+CONNECT_ATTEMPTS = 3
 
 
 def create_app(
@@ -102,21 +104,30 @@ class Front:
         if state.function is None:
             return error(404, f"{service} has no HTTP endpoint locally")
         body = await request.read()
-        try:
-            instance = await self.serving.acquire(namespace, service, state.spec.timeout_s)
-        except (TimeoutError, ServingError) as problem:
-            return error(503, str(problem))
-        try:
-            return await self._forward(request, body, instance.process.url, state.spec.timeout_s)
-        except AnswerTooLarge:
-            return error(502, f"{service} answered more than {MAX_ANSWER} bytes")
-        except TimeoutError:
-            return error(504, f"{service} did not answer within {state.spec.timeout_s:g}s")
-        except (OSError, aiohttp.ClientError):
-            # the instance went away mid-answer (an OOM kill, a crash): a gateway error
-            return error(502, f"{service} closed the connection before answering")
-        finally:
-            await self.serving.release(namespace, service, instance)
+        for _ in range(CONNECT_ATTEMPTS):
+            try:
+                instance = await self.serving.acquire(namespace, service, state.spec.timeout_s)
+            except (TimeoutError, ServingError) as problem:
+                return error(503, str(problem))
+            broken = False
+            try:
+                return await self._forward(
+                    request, body, instance.process.url, state.spec.timeout_s
+                )
+            except aiohttp.ClientConnectorError:
+                # nothing reached it (its port is closed: it died); as Knative's activator
+                # does, another instance takes the request
+                broken = True
+            except AnswerTooLarge:
+                return error(502, f"{service} answered more than {MAX_ANSWER} bytes")
+            except TimeoutError:
+                return error(504, f"{service} did not answer within {state.spec.timeout_s:g}s")
+            except (OSError, aiohttp.ClientError):
+                # the instance went away mid-answer (an OOM kill, a crash): a gateway error
+                return error(502, f"{service} closed the connection before answering")
+            finally:
+                await self.serving.release(namespace, service, instance, broken)
+        return error(502, f"{service}: {CONNECT_ATTEMPTS} instances refused the connection")
 
     async def _forward(
         self, request: web.Request, body: bytes, base_url: str, timeout_s: float

@@ -73,6 +73,8 @@ class Instance:
     active: int = 0
     served: int = 0
     last_used: float = field(default_factory=time.monotonic)
+    #: its port refused a connection: it is gone whatever its process says
+    broken: bool = False
 
 
 @dataclass
@@ -216,8 +218,13 @@ class Serving:
             state.starting += 1
             asyncio.get_running_loop().create_task(self._scale_up(state, counted=True))
 
-    async def release(self, namespace: str, name: str, instance: Instance) -> None:
+    async def release(
+        self, namespace: str, name: str, instance: Instance, broken: bool = False
+    ) -> None:
+        """Give ``instance`` back; ``broken``: its port refused the connection (nothing
+        reached it), so it is replaced instead of taking the next request."""
         state = self.state(namespace, name)
+        instance.broken = instance.broken or broken
         async with state.changed:
             instance.active -= 1
             instance.served += 1
@@ -225,10 +232,11 @@ class Serving:
             state.changed.notify_all()
 
     def _alive(self, state: ServiceState, instance: Instance) -> bool:
-        if instance.process.running():
+        if instance.process.running() and not instance.broken:
             return True
         state.restarts += 1  # it died (an OOM kill, a crash): a new one starts on demand
-        instance.process.stop()  # at once: it is gone; its cgroup goes with it
+        # its cgroup (its container) goes with it, in a thread: never blocking the loop
+        asyncio.get_running_loop().run_in_executor(None, instance.process.stop, 5)
         return False
 
     async def _scale_up(self, state: ServiceState, counted: bool = False) -> None:

@@ -143,3 +143,33 @@ def test_one_request_without_variant_gets_a_reply_from_each(platform_factory, mo
 def test_a_task_runs_one_chain_per_variant_on_the_repository_manifests(platform_factory) -> None:
     """goal → orchestrator → code reviewer + cluster inspection + a Job → reporter, per variant."""
     run_team_chain(platform_factory, "process")
+
+
+@pytest.mark.process
+def test_an_instance_whose_port_refuses_is_replaced_not_reused(tmp_path, model) -> None:
+    """A connection refused means nothing reached the instance (a container killed under
+    memory pressure can leave a closed port behind a live podman client): it is replaced
+    at once, instead of failing every request held for the Service in turn."""
+    import asyncio
+
+    from localknative.manifests import load
+    from localknative.serving import Serving
+
+    (tmp_path / "all.yaml").write_text(manifest("agno"))
+    services = load(tmp_path).services
+
+    async def scenario() -> tuple[int, int, int]:
+        serving = Serving(services, {"OLLAMA_HOST": model.url}, window_s=60)
+        try:
+            first = await serving.acquire("default", "code-reviewer-agno", 120)
+            await serving.release("default", "code-reviewer-agno", first, broken=True)
+            second = await serving.acquire("default", "code-reviewer-agno", 120)
+            await serving.release("default", "code-reviewer-agno", second)
+            state = serving.state("default", "code-reviewer-agno")
+            return first.process.port, second.process.port, state.restarts
+        finally:
+            await serving.stop()
+
+    first, second, restarts = asyncio.run(scenario())
+    print("ports", first, second, "restarts", restarts)
+    assert first != second and restarts == 1
