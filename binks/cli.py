@@ -82,18 +82,39 @@ def _platform(args: argparse.Namespace):
 
 
 def _send(args: argparse.Namespace) -> int:
+    """Check the data against the type's schema, send, then (``--wait-for``) show the
+    task's events as they happen until ``--count`` answers; 1 if any answer failed."""
     from binks import client
 
     platform = _platform(args)
-    after = client.last_seq(platform) if args.wait_for else 0
     data = client.data_of(args.data, args.field)
+    client.check_data(args.type, data)
     extensions = client.parse_pairs(args.extension, "--extension")
+    wanted = tuple(t for item in args.wait_for for t in item.replace(",", " ").split())
+    after = client.last_seq(platform) if wanted else 0
     sent = client.send(platform, args.to, args.type, args.source, data, extensions, args.id)
     print(f"sent {sent['type']} id={sent['id']} binkstask={sent['binkstask']}", file=sys.stderr)
-    if args.wait_for:
-        (row,) = client.wait_for(platform, args.wait_for, sent["binkstask"], args.timeout, after)
+    if not wanted:
+        return 0
+    print(
+        f"waiting for {args.count} x {' or '.join(wanted)} (up to {args.timeout:.0f} s)",
+        file=sys.stderr,
+        flush=True,
+    )
+    answers = client.wait_for(
+        platform,
+        wanted,
+        sent["binkstask"],
+        args.timeout,
+        after,
+        args.count,
+        on_line=lambda line: print(line, file=sys.stderr, flush=True),
+    )
+    for row in answers.found + answers.failed:
         client.print_event(row)
-    return 0
+    for row in answers.failed:
+        print(f"failed: {client.failure_reason(row)}", file=sys.stderr)
+    return 1 if answers.failed else 0
 
 
 def _events(args: argparse.Namespace) -> int:
@@ -210,8 +231,12 @@ def parser() -> argparse.ArgumentParser:
     send.add_argument("--extension", "-e", action="append", default=[], help="extension k=v")
     send.add_argument(
         "--wait-for",
-        default=None,
-        help="print the first event of this type with the same binkstask",
+        action="append",
+        default=[],
+        metavar="TYPE[,TYPE]",
+        help="wait for answers of these types in the same binkstask (repeat or comma-"
+        "separate), showing the task's events meanwhile; a ...failed answer counts and "
+        "makes the exit status 1",
     )
     send.add_argument("--timeout", type=float, default=300)
     send.add_argument(

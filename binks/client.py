@@ -6,17 +6,17 @@ import contextlib
 import json
 import os
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from events import TASK_EXTENSION
+from binks import waiting
+from events import TASK_EXTENSION, DataError, validate_data
 from localknative import credential
 
 DEFAULT_PLATFORM = os.environ.get("BINKS_PLATFORM", "http://127.0.0.1:8470")
@@ -172,27 +172,37 @@ def wait_for(
     timeout_s: float,
     after: int = 0,
     count: int = 1,
-) -> list[dict[str, Any]]:
-    """The first ``count`` events of the given type(s) in ``task``, each with its whole
-    ``data``; ClientError on timeout."""
+    on_line: Callable[[str], None] = lambda line: None,
+) -> waiting.Answers:
+    """The first ``count`` answers in ``task``: events of the given type(s) or their
+    ``...failed`` siblings, each with its whole ``data`` (text); ClientError on timeout.
+    ``on_line`` gets the task's events as they happen (``waiting.wait``)."""
     types = (types,) if isinstance(types, str) else types
-    deadline = time.monotonic() + timeout_s
-    found: list[dict[str, Any]] = []
-    cursor = after
-    while time.monotonic() < deadline:
-        kind = types[0] if len(types) == 1 else None
-        for row in all_events(platform, cursor, event_type=kind, task=task):
-            cursor = max(cursor, row["seq"])
-            if row["attributes"].get("type") in types and row["origin"] in ("ingress", "reply"):
-                row["data"] = event_data(platform, row["seq"]).decode("utf-8", "replace")
-                found.append(row)
-                if len(found) >= count:
-                    return found
-        time.sleep(0.2)
-    raise ClientError(
-        f"{len(found)} of {count} {' or '.join(types)} events for task {task} "
-        f"within {timeout_s:.0f} s"
-    )
+
+    def rows_after(seq: int) -> list[dict[str, Any]]:
+        return list(all_events(platform, seq, task=task))
+
+    def data_of(seq: int) -> str:
+        return event_data(platform, seq).decode("utf-8", "replace")
+
+    try:
+        return waiting.wait(rows_after, data_of, types, count, timeout_s, after, on_line)
+    except waiting.WaitTimeout as problem:
+        raise ClientError(f"{problem} for task {task}") from None
+
+
+def check_data(event_type: str, data: bytes) -> None:
+    """ClientError naming every field of ``data`` that breaks ``event_type``'s schema
+    (before anything is sent); types without a schema in ``events/`` are not checked."""
+    try:
+        validate_data(event_type, json.loads(data))
+    except KeyError:
+        return
+    except DataError as problem:
+        fields = "; ".join(f"{name}: {why}" for name, why in problem.errors.items())
+        raise ClientError(
+            f"the data does not fit {event_type} (events/schemas/{event_type}.json): {fields}"
+        ) from None
 
 
 def last_seq(platform: Platform) -> int:
@@ -230,6 +240,14 @@ def invoke(
     elif fmt != "http":
         raise ClientError(f"--format {fmt!r}: use http or cloudevent")
     return _request(platform.url + "/", body, headers, "POST")
+
+
+def failure_reason(row: dict[str, Any]) -> str:
+    """A failed answer's type, variant and reason, in one line."""
+    data: Any = row.get("data")
+    with contextlib.suppress(TypeError, json.JSONDecodeError):
+        data = json.loads(data)
+    return waiting.reason_of(row, data)
 
 
 def print_event(row: dict[str, Any]) -> None:

@@ -198,7 +198,7 @@ def main(
             " waiting for both reports ...",
             flush=True,
         )
-        reports = client.wait_for(platform, REPORT_PUBLISHED, task, 1800, count=2)
+        reports = client.wait_for(platform, REPORT_PUBLISHED, task, 1800, count=2).found
         reports.sort(key=lambda r: r["attributes"].get(VARIANT_EXTENSION, ""))
         width = max(40, (shutil.get_terminal_size((160, 40)).columns - 3) // 2)
         columns = [json.loads(r["data"])["markdown"].splitlines() for r in reports]
