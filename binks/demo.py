@@ -178,8 +178,14 @@ def main(
         state = Path(tempfile.mkdtemp(prefix="binks-demo-"))  # a fresh event log every time
         try:
             running = start_platform(state, port=port, env=env)
-        except OSError as problem:  # the port is taken: never publish into someone else's
-            raise RuntimeError(f"cannot listen on 127.0.0.1:{port}: {problem.strerror}") from None
+        except OSError as problem:  # taken: never publish into someone else's platform
+            print(
+                f"==> 127.0.0.1:{port}: {problem.strerror} (another binks up?); the demo "
+                "takes a free port instead",
+                flush=True,
+            )
+            running = start_platform(state, port=0, env=env)
+        print(f"==> platform on {running.url} (started by this demo)", flush=True)
         platform = client.Platform(running.url, state)
         request = {"goal": GOAL, "repository": repository, "namespace": "default"}
         sent = client.send(
@@ -195,10 +201,17 @@ def main(
             f"==> published {TASK_REQUESTED} (no binksvariant: one chain per variant), "
             f"binkstask={task}\n    orchestrator → code reviewer + cluster operator (inspection, "
             "a Job) → reporter;"
-            " waiting for both reports ...",
+            " waiting for both reports; the task's events as they happen:",
             flush=True,
         )
-        reports = client.wait_for(platform, REPORT_PUBLISHED, task, 1800, count=2).found
+        reports = client.wait_for(
+            platform,
+            REPORT_PUBLISHED,
+            task,
+            1800,
+            count=2,
+            on_line=lambda line: print(line, flush=True),
+        ).found
         reports.sort(key=lambda r: r["attributes"].get(VARIANT_EXTENSION, ""))
         width = max(40, (shutil.get_terminal_size((160, 40)).columns - 3) // 2)
         columns = [json.loads(r["data"])["markdown"].splitlines() for r in reports]

@@ -37,10 +37,17 @@ def test_binks_up_is_the_platforms_own_command_line(argv: list[str]) -> None:
 
 @pytest.mark.process
 def test_demo_reviews_the_sample_repository_through_the_broker(
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], closed_port
 ) -> None:
-    assert cli.main(["demo", "--scripted", "--exit", "--port", "0"]) == 0
+    # its port is taken (here: held by this test, as by another `binks up`): the demo
+    # starts its own platform on a free port, never publishing into another one
+    taken = closed_port.getsockname()[1]
+    assert cli.main(["demo", "--scripted", "--exit", "--port", str(taken)]) == 0
     out = capsys.readouterr().out
+    assert f"127.0.0.1:{taken}: Address already in use" in out and "takes a free port" in out
+    assert "(started by this demo)" in out and f":{taken} (started" not in out
+    # the chains as they happen, before the reports
+    assert "dev.binks.task.planned  from orchestrator-agno (agno)" in out
     assert "SCRIPTED Ollama-API server" in out
     assert out.count("# Report: Review the sample repository") == 2
     assert out.count("Scripted summary: five bugs found") == 2
