@@ -154,6 +154,7 @@ def _invoke(args: argparse.Namespace) -> int:
         args.type,
         args.source,
     )
+    print(f"HTTP {status}", file=sys.stderr)
     for key, value in headers.items():
         if key.lower().startswith("ce-"):
             print(f"{key}: {value}", file=sys.stderr)
@@ -254,9 +255,16 @@ def parser() -> argparse.ArgumentParser:
     )
     invoke.add_argument("service")
     invoke.add_argument("--namespace", default="default")
-    invoke.add_argument("--data", default=None, help='default: {"message":"Hello World"}')
+    invoke.add_argument(
+        "--data", default=None, help="default: the example data of the event type sent"
+    )
     invoke.add_argument("--format", choices=("http", "cloudevent"), default="http")
-    invoke.add_argument("--type", default="boson.fn")
+    invoke.add_argument(
+        "--type",
+        default=None,
+        help="with --format cloudevent; default: the event the Service's role is invoked "
+        "with (code-reviewer: dev.binks.review.requested, ...)",
+    )
     invoke.add_argument("--source", default="/boson/fn")
     invoke.set_defaults(handler=_invoke)
 

@@ -16,11 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from binks import waiting
-from events import TASK_EXTENSION, DataError, validate_data
+from events import INVOKED_WITH, TASK_EXTENSION, DataError, load_example, validate_data
 from localknative import credential
+from shared import variants
 
 DEFAULT_PLATFORM = os.environ.get("BINKS_PLATFORM", "http://127.0.0.1:8470")
 KN_DEFAULT_DATA = '{"message":"Hello World"}'
+KN_DEFAULT_TYPE = "boson.fn"
 
 
 class ClientError(RuntimeError):
@@ -216,17 +218,32 @@ def ps(platform: Platform) -> list[dict[str, Any]]:
     return json.loads(platform.control("/_binks/ps", timeout=10))["services"]
 
 
+def invocation(service: str, event_type: str | None, data: str | None) -> tuple[str, bytes]:
+    """What ``binks invoke`` sends: the given type, else the one the Service's role is
+    invoked with (``events.INVOKED_WITH``; kn's ``boson.fn`` for a Service that is not
+    ours); the given data, else that type's example data (else kn's Hello World)."""
+    parsed = variants.parse_service(service)
+    if event_type is None:
+        event_type = INVOKED_WITH.get(parsed[0], KN_DEFAULT_TYPE) if parsed else KN_DEFAULT_TYPE
+    if data is None:
+        try:
+            return event_type, json.dumps(load_example(event_type)["data"]).encode()
+        except FileNotFoundError:
+            return event_type, KN_DEFAULT_DATA.encode()
+    return event_type, data.encode()
+
+
 def invoke(
     platform: Platform,
     service: str,
     namespace: str,
     data: str | None,
     fmt: str,
-    event_type: str,
+    event_type: str | None,
     source: str,
 ) -> tuple[int, dict, bytes]:
     """``kn func invoke`` against a Service, through the platform's Host routing."""
-    body = (data if data is not None else KN_DEFAULT_DATA).encode()
+    event_type, body = invocation(service, event_type, data)
     headers = {"Host": f"{service}.{namespace}.localhost", "Content-Type": "application/json"}
     if fmt == "cloudevent":
         headers.update(

@@ -42,6 +42,15 @@ RESULTS_OF: Final = {
     CLUSTER_JOB_REQUESTED: (CLUSTER_JOB_COMPLETED, CLUSTER_JOB_FAILED),
 }
 
+#: The event each role is invoked with when none is named (``binks invoke``, the bench):
+#: one that makes it answer. The reporter answers a failed plan at once.
+INVOKED_WITH: Final = {
+    "code_reviewer": REVIEW_REQUESTED,
+    "orchestrator": TASK_REQUESTED,
+    "cluster_operator": CLUSTER_INSPECT_REQUESTED,
+    "reporter": TASK_FAILED,
+}
+
 EVENT_TYPES: Final = (
     REVIEW_REQUESTED,
     REVIEW_COMPLETED,

@@ -4,23 +4,12 @@ answer ending the wait with its reason; against a real platform and scripted mod
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from binks import cli
 from binks.waiting import Answers, failure_of, wait
-from localknative.launch import RunningPlatform, start_platform
-from modelserver.scripted import ScriptedOllama, review_script
-
-REPO = Path(__file__).resolve().parents[2]
-BROKER = """
-apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata: {name: default, namespace: default}
----
-"""
+from localknative.launch import RunningPlatform
 
 
 def test_a_functions_failure_is_the_sibling_of_its_answer() -> None:
@@ -51,25 +40,6 @@ def test_a_wait_counts_failed_answers_and_reports_the_tasks_events() -> None:
     assert isinstance(answers, Answers) and answers.count == 2
     assert [r["seq"] for r in answers.found] == [2] and [r["seq"] for r in answers.failed] == [3]
     assert len(lines) == 3 and "dev.binks.task.planned" in lines[0] and "(agno)" in lines[0]
-
-
-@pytest.fixture
-def platform(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[RunningPlatform]:
-    """A platform with both code reviewers; the scripted model answers ``request.param``."""
-    manifests = tmp_path / "manifests"
-    manifests.mkdir()
-    reviewer = (REPO / "knative/base/code-reviewer.yaml").read_text()
-    (manifests / "all.yaml").write_text(BROKER + reviewer)
-    with ScriptedOllama(review_script(request.param)) as model:
-        env = {"OLLAMA_HOST": model.url_per_service}
-        with (tmp_path / "platform.log").open("ab") as log:
-            running = start_platform(
-                tmp_path / "state", "--manifests", str(manifests), env=env, log=log.fileno()
-            )
-        try:
-            yield running
-        finally:
-            running.stop(60)
 
 
 def _send(platform: RunningPlatform, *argv: str) -> int:

@@ -1,0 +1,40 @@
+"""``binks invoke``: the Service's own request by default, the HTTP status shown."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bench.functions import request_for
+from binks import cli
+from binks.client import invocation
+from events import INVOKED_WITH
+from localknative.launch import RunningPlatform
+
+
+def test_a_service_is_invoked_with_its_roles_request_and_that_types_example() -> None:
+    event_type, body = invocation("code-reviewer-agno", None, None)
+    assert event_type == "dev.binks.review.requested"
+    assert "repository" in json.loads(body)
+    assert invocation("hello-world", None, None) == ("boson.fn", b'{"message":"Hello World"}')
+    assert invocation("reporter-crewai", "x.y", '{"a": 1}') == ("x.y", b'{"a": 1}')
+
+
+def test_the_bench_measures_each_role_with_the_event_it_is_invoked_with() -> None:
+    for role, event_type in INVOKED_WITH.items():
+        assert request_for(role, "agno")[0] == event_type, role
+
+
+@pytest.mark.process
+@pytest.mark.parametrize("platform", [{"summary": "fine", "findings": []}], indirect=True)
+def test_invoke_as_a_cloudevent_gets_the_functions_reply(
+    platform: RunningPlatform, capsys: pytest.CaptureFixture[str]
+) -> None:
+    options = ["--platform", platform.url, "--state", str(platform.state)]
+    code = cli.main(["invoke", "code-reviewer-agno", "--format", "cloudevent", *options])
+    captured = capsys.readouterr()
+    print(captured.err)
+    assert code == 0 and captured.err.startswith("HTTP 200")
+    assert "dev.binks.review.completed" in captured.err
+    assert json.loads(captured.out)["summary"] == "fine"
