@@ -163,23 +163,45 @@ def _invoke(args: argparse.Namespace) -> int:
 
 
 def _ps(args: argparse.Namespace) -> int:
+    """Services as ``kn service list`` shows them, plus what a scale-to-zero comparison
+    needs: instances (ready+starting), cold starts, memory against the limit."""
     from binks import client
 
-    services = client.ps(_platform(args))
-    print(
-        f"{'SERVICE':<24}{'SCALE':<10}{'INSTANCES':<11}{'RESTARTS':<10}{'COLD STARTS (s)':<24}LOCAL"
-    )
-    for row in services:
-        running = (
-            f"{len(row['instances'])}+{row['starting']}"
-            if row["starting"]
-            else str(len(row["instances"]))
+    platform = _platform(args)
+    port = platform.url.rsplit(":", 1)[-1].rstrip("/")
+    rows = [["NAME", "URL", "READY", "INSTANCES", "COLD STARTS", "MEMORY/LIMIT", "AGE"]]
+    for row in client.ps(platform):
+        instances = row["instances"]
+        memory = sum(i.get("memory_mib") or i.get("rss_mib") or 0 for i in instances)
+        limits = {i.get("memory_limit_mib") for i in instances} - {None}
+        colds = row["cold_starts_s"]
+        rows.append(
+            [
+                row["service"],
+                f"http://{row['service']}.{row['namespace']}.localhost:{port}",
+                "True" if row["restarts"] == 0 or instances else "False",
+                f"{len(instances)}+{row['starting']}" if row["starting"] else str(len(instances)),
+                f"{colds[-1]:.2f}s (last of {len(colds)})" if colds else "-",
+                f"{memory:.0f}/{max(limits):.0f}Mi"
+                if limits
+                else (f"{memory:.0f}Mi" if instances else "-"),
+                _age(max((i["age_s"] for i in instances), default=None)),
+            ]
         )
-        print(
-            f"{row['service']:<24}{row['scale']:<10}{running:<11}{row['restarts']:<10}"
-            f"{row['cold_starts_s']!s:<24}{row['local']}"
-        )
+    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(r, widths, strict=True)).rstrip())
     return 0
+
+
+def _age(seconds: float | None) -> str:
+    """``kubectl``'s AGE: 45s, 12m, 3h; ``-`` without instances."""
+    if seconds is None:
+        return "-"
+    for unit, size in (("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size:.0f}{unit}"
+    return f"{seconds:.0f}s"
 
 
 def parser() -> argparse.ArgumentParser:

@@ -362,6 +362,7 @@ class Serving:
             "served": instance.served,
             "ready_s": round(instance.ready_s, 3),
             "idle_s": round(time.monotonic() - instance.last_used, 1),
+            "age_s": round(time.monotonic() - instance.started, 1),
             "memory_limit": "applied" if instance.process.cgroup else "not applied",
             "rss_mib": mib("rss"),
             "memory_mib": mib("usage"),

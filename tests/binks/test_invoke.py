@@ -38,3 +38,33 @@ def test_invoke_as_a_cloudevent_gets_the_functions_reply(
     assert code == 0 and captured.err.startswith("HTTP 200")
     assert "dev.binks.review.completed" in captured.err
     assert json.loads(captured.out)["summary"] == "fine"
+
+
+@pytest.mark.process
+@pytest.mark.parametrize("platform", [{"summary": "fine", "findings": []}], indirect=True)
+def test_ps_shows_each_service_as_a_table(
+    platform: RunningPlatform, capsys: pytest.CaptureFixture[str]
+) -> None:
+    options = ["--platform", platform.url, "--state", str(platform.state)]
+    assert cli.main(["invoke", "code-reviewer-agno", "--format", "cloudevent", *options]) == 0
+    capsys.readouterr()
+    assert cli.main(["ps", *options]) == 0
+    out = capsys.readouterr().out
+    print(out)
+    head, *rows = out.splitlines()
+    assert head.split() == [
+        "NAME",
+        "URL",
+        "READY",
+        "INSTANCES",
+        "COLD",
+        "STARTS",
+        "MEMORY/LIMIT",
+        "AGE",
+    ]
+    agno = next(r.split() for r in rows if r.startswith("code-reviewer-agno "))
+    assert agno[1] == f"http://code-reviewer-agno.default.localhost:{platform.port}"
+    assert agno[2:4] == ["True", "1"] and "(last of 1)" in " ".join(agno)
+    assert agno[-2].endswith("Mi") and agno[-1].endswith("s")
+    crewai = next(r.split() for r in rows if r.startswith("code-reviewer-crewai "))
+    assert crewai[2:] == ["True", "0", "-", "-", "-"]
