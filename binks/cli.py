@@ -118,25 +118,42 @@ def _send(args: argparse.Namespace) -> int:
 
 
 def _events(args: argparse.Namespace) -> int:
+    """The event log, oldest first; ``--follow`` keeps printing new events and prints an
+    event again when a delivery of it changes state (pending → delivered or failed)."""
     import json
     import time
 
-    from binks import client
+    import yaml
+
+    from binks import client, views
 
     platform = _platform(args)
-    cursor = 0
+    cursor, unsettled = 0, {}  # seq → the deliveries last shown, while they can change
+
+    def show(row: dict) -> None:
+        data = (
+            client.event_data(platform, row["seq"]).decode("utf-8", "replace")
+            if args.data
+            else None
+        )
+        if args.output == "json":
+            print(json.dumps(views.record(row, data)), flush=True)
+        elif args.output == "yaml":
+            print(yaml.safe_dump([views.record(row, data)], sort_keys=False).rstrip(), flush=True)
+        else:
+            print(views.line(row, data), flush=True)
+
     while True:
-        for row in client.all_events(platform, cursor, event_type=args.type):
-            cursor = row["seq"]
-            line = {k: row[k] for k in ("seq", "origin", "broker")}
-            line |= {
-                k: row["attributes"].get(k)
-                for k in ("type", "source", "id", "binkstask", "binksvariant")
-            }
-            line["deliveries"] = [
-                f"{d['trigger']}:{d['state']}({d['attempts']})" for d in row["deliveries"]
-            ]
-            print(json.dumps({k: v for k, v in line.items() if v is not None}), flush=True)
+        start = min(unsettled, default=cursor + 1) - 1
+        for row in client.all_events(platform, start, event_type=args.type):
+            shown = views.deliveries(row)
+            if row["seq"] > cursor or unsettled.get(row["seq"], shown) != shown:
+                show(row)
+            cursor = max(cursor, row["seq"])
+            if views.settled(row):
+                unsettled.pop(row["seq"], None)
+            else:
+                unsettled[row["seq"]] = shown
         if not args.follow:
             return 0
         time.sleep(0.5)
@@ -269,7 +286,15 @@ def parser() -> argparse.ArgumentParser:
 
     show = commands.add_parser("events", parents=[platform], help="the event log")
     show.add_argument("--follow", "-f", action="store_true")
-    show.add_argument("--type", default=None)
+    show.add_argument("--type", default=None, help="only events of this type")
+    show.add_argument("--data", action="store_true", help="each event's data too")
+    show.add_argument(
+        "--output",
+        "-o",
+        choices=("text", "json", "yaml"),
+        default="text",
+        help="text: a line per event (default); json: one JSON object per line; yaml",
+    )
     show.set_defaults(handler=_events)
 
     invoke = commands.add_parser(

@@ -47,6 +47,6 @@ def test_no_arrow_points_up(package: str) -> None:
 
 
 def test_binks_keeps_only_the_command_line_its_client_and_the_demo() -> None:
-    # client: the control API and the broker; waiting: a task's answers, as `send` waits
+    # client: the control API and the broker; waiting: a task's answers; views: the event log
     modules = {path.stem for path in (REPO / "binks").glob("*.py")}
-    assert modules == {"__init__", "cli", "client", "waiting", "demo"}
+    assert modules == {"__init__", "cli", "client", "waiting", "views", "demo"}

@@ -1,0 +1,109 @@
+"""How ``binks events`` shows the event log: a line per event for people, JSON or YAML
+for programs; the dead-letter reason decoded."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import time
+from typing import Any
+
+#: Delivery states that will not change any more (``pending`` will).
+FINAL_STATES = frozenset({"delivered", "failed"})
+
+
+def deliveries(row: dict[str, Any]) -> list[str]:
+    """``trigger:state(attempts)`` per delivery, with the last error of one not delivered."""
+    shown = []
+    for delivery in row.get("deliveries", []):
+        trigger = delivery["trigger"].rsplit("/", 1)[-1]
+        text = f"{trigger}:{delivery['state']}({delivery['attempts']})"
+        if delivery["state"] != "delivered" and delivery.get("last_error"):
+            text += f" last: {delivery['last_error'][:80]}"
+        shown.append(text)
+    return shown
+
+
+def settled(row: dict[str, Any]) -> bool:
+    """True once none of the event's deliveries can change."""
+    return all(d["state"] in FINAL_STATES for d in row.get("deliveries", []))
+
+
+def dead_letter_reason(attributes: dict[str, str]) -> str | None:
+    """A dead letter's ``knativeerrorcode`` and its decoded ``knativeerrordata`` (the
+    subscriber's last answer, base64 as Knative sends it); None for other events."""
+    code = attributes.get("knativeerrorcode")
+    if code is None and "knativeerrordest" not in attributes:
+        return None
+    raw = attributes.get("knativeerrordata", "")
+    try:
+        text = base64.b64decode(raw, validate=True).decode("utf-8", "replace")
+    except (binascii.Error, ValueError):
+        text = raw
+    with_reason = text
+    try:  # the functions answer {"error": ..., "reason": ...}
+        body = json.loads(text)
+        if isinstance(body, dict):
+            with_reason = str(body.get("reason") or body.get("error") or text)
+    except json.JSONDecodeError:
+        pass
+    destination = attributes.get("knativeerrordest", "?")
+    return f"HTTP {code or '?'} from {destination}: {with_reason}".strip()
+
+
+def record(row: dict[str, Any], data: str | None = None) -> dict[str, Any]:
+    """One event for ``-o json|yaml``: when, where, its attributes, its deliveries, the
+    dead-letter reason, and its data when asked for."""
+    out: dict[str, Any] = {
+        "seq": row["seq"],
+        "time": _iso(row.get("accepted_at")),
+        "origin": row["origin"],
+        "broker": row["broker"],
+        "attributes": row["attributes"],
+        "deliveries": row.get("deliveries", []),
+    }
+    reason = dead_letter_reason(row["attributes"])
+    if reason:
+        out["dead_letter_reason"] = reason
+    if data is not None:
+        out["data"] = _parsed(data)
+    return out
+
+
+def line(row: dict[str, Any], data: str | None = None) -> str:
+    """One event for people: time, seq, type, source, task, variant, deliveries (and the
+    dead-letter reason, and the data when asked for)."""
+    attributes = row["attributes"]
+    parts = [
+        _iso(row.get("accepted_at"))[11:19],
+        f"#{row['seq']}",
+        attributes.get("type", "?"),
+        f"from {attributes.get('source', '?')}",
+    ]
+    if attributes.get("binkstask"):
+        parts.append(f"task={attributes['binkstask']}")
+    if attributes.get("binksvariant"):
+        parts.append(f"variant={attributes['binksvariant']}")
+    shown = deliveries(row)
+    parts.append("→ " + ", ".join(shown) if shown else "→ (no trigger matched)")
+    text = "  ".join(parts)
+    reason = dead_letter_reason(attributes)
+    if reason:
+        text += f"\n    dead letter: {reason}"
+    if data is not None:
+        text += f"\n    data: {data}"
+    return text
+
+
+def _iso(epoch: float | None) -> str:
+    if epoch is None:
+        return "????-??-??T??:??:??"
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(epoch))
+
+
+def _parsed(data: str) -> Any:
+    try:
+        return json.loads(data)
+    except json.JSONDecodeError:
+        return data

@@ -1,0 +1,70 @@
+"""``binks events``: a line per event, JSON or YAML, the dead-letter reason decoded, the
+delivery states as they change."""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+
+import pytest
+import yaml
+
+from binks import cli, views
+from localknative.launch import RunningPlatform
+
+
+def test_a_dead_letters_reason_is_decoded() -> None:
+    answer = json.dumps({"error": "invalid_request", "reason": "repository: required"})
+    attributes = {
+        "type": "dev.binks.review.requested",
+        "knativeerrordest": "http://code-reviewer-agno.default.svc",
+        "knativeerrorcode": "400",
+        "knativeerrordata": base64.b64encode(answer.encode()).decode(),
+    }
+    reason = views.dead_letter_reason(attributes)
+    print(reason)
+    assert reason == "HTTP 400 from http://code-reviewer-agno.default.svc: repository: required"
+    assert views.dead_letter_reason({"type": "x"}) is None
+
+
+def test_a_delivery_not_delivered_shows_its_last_error() -> None:
+    row = {
+        "deliveries": [
+            {"trigger": "default/a", "state": "delivered", "attempts": 1, "last_error": None},
+            {"trigger": "default/b", "state": "pending", "attempts": 2, "last_error": "HTTP 503"},
+        ]
+    }
+    assert views.deliveries(row) == ["a:delivered(1)", "b:pending(2) last: HTTP 503"]
+    assert not views.settled(row)
+
+
+@pytest.mark.process
+@pytest.mark.parametrize("platform", [{"summary": "fine", "findings": []}], indirect=True)
+def test_events_as_lines_json_and_yaml(
+    platform: RunningPlatform, capsys: pytest.CaptureFixture[str]
+) -> None:
+    options = ["--platform", platform.url, "--state", str(platform.state)]
+    sent = [
+        "send", *options, "--type", "dev.binks.review.requested",
+        "--field", "repository=sample-repo",
+        "--wait-for", "dev.binks.review.completed", "--count", "2",
+    ]  # fmt: skip
+    assert cli.main(sent) == 0
+    capsys.readouterr()
+
+    assert cli.main(["events", *options]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    print("\n".join(lines), file=sys.stderr)  # stdout is what the next call is read from
+    request = next(line for line in lines if "dev.binks.review.requested" in line)
+    assert "code-reviewer-agno:delivered(1)" in request and "from /binks/cli" in request
+
+    assert cli.main(["events", *options, "-o", "json", "--data"]) == 0
+    out = capsys.readouterr().out
+    records = [json.loads(line) for line in out.splitlines()]
+    assert records[0]["data"] == {"repository": "sample-repo"} and records[0]["time"]
+    assert {r["attributes"]["type"] for r in records[1:]} == {"dev.binks.review.completed"}
+
+    assert cli.main(["events", *options, "-o", "yaml", "--type", "dev.binks.review.completed"]) == 0
+    documents = yaml.safe_load(capsys.readouterr().out)
+    assert len(documents) == 2, documents
