@@ -159,6 +159,34 @@ def _events(args: argparse.Namespace) -> int:
         time.sleep(0.5)
 
 
+def _logs(args: argparse.Namespace) -> int:
+    """A Service's log (every instance writes to it): the last ``--tail`` lines, then new
+    ones as they come with ``--follow``."""
+    import time
+
+    from binks import client
+
+    path = client.log_of(_platform(args), args.service)
+    if not path.exists():
+        print(f"{args.service} has not started yet (no {path})", file=sys.stderr)
+        if not args.follow:
+            return 0
+    while not path.exists():
+        time.sleep(0.5)
+    with path.open("rb") as log:
+        lines = log.read().decode("utf-8", "replace").splitlines()
+        for line in lines[-args.tail :] if args.tail else lines:
+            print(line, flush=True)
+        while args.follow:
+            chunk = log.read()
+            if chunk:
+                sys.stdout.write(chunk.decode("utf-8", "replace"))
+                sys.stdout.flush()
+            else:
+                time.sleep(0.3)
+    return 0
+
+
 def _invoke(args: argparse.Namespace) -> int:
     from binks import client
 
@@ -314,6 +342,14 @@ def parser() -> argparse.ArgumentParser:
     )
     invoke.add_argument("--source", default="/boson/fn")
     invoke.set_defaults(handler=_invoke)
+
+    logs = commands.add_parser(
+        "logs", parents=[platform], help="a Service's log, all its instances (kubectl logs)"
+    )
+    logs.add_argument("service", help="e.g. code-reviewer-agno")
+    logs.add_argument("--follow", "-f", action="store_true", help="keep printing new lines")
+    logs.add_argument("--tail", type=int, default=50, help="last lines first (0: all)")
+    logs.set_defaults(handler=_logs)
 
     ps = commands.add_parser("ps", parents=[platform], help="services, instances, scale")
     ps.set_defaults(handler=_ps)

@@ -259,6 +259,15 @@ def invoke(
     return _request(platform.url + "/", body, headers, "POST")
 
 
+def log_of(platform: Platform, service: str) -> Path:
+    """The log file of one of the platform's Services (``<state>/logs/<service>.log``);
+    ClientError naming the Services when ``service`` is not one (never a path from input)."""
+    names = sorted(row["service"] for row in ps(platform))
+    if service not in names:
+        raise ClientError(f"no Service {service!r}; the platform runs: {', '.join(names)}")
+    return platform.state / "logs" / f"{service}.log"
+
+
 def failure_reason(row: dict[str, Any]) -> str:
     """A failed answer's type, variant and reason, in one line."""
     data: Any = row.get("data")

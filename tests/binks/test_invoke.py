@@ -68,3 +68,19 @@ def test_ps_shows_each_service_as_a_table(
     assert agno[-2].endswith("Mi") and agno[-1].endswith("s")
     crewai = next(r.split() for r in rows if r.startswith("code-reviewer-crewai "))
     assert crewai[2:] == ["True", "0", "-", "-", "-"]
+
+
+@pytest.mark.process
+@pytest.mark.parametrize("platform", [{"summary": "fine", "findings": []}], indirect=True)
+def test_logs_show_a_services_log_and_name_the_services_when_one_is_unknown(
+    platform: RunningPlatform, capsys: pytest.CaptureFixture[str]
+) -> None:
+    options = ["--platform", platform.url, "--state", str(platform.state)]
+    assert cli.main(["invoke", "code-reviewer-agno", "--format", "cloudevent", *options]) == 0
+    capsys.readouterr()
+    assert cli.main(["logs", "code-reviewer-agno", *options]) == 0
+    out = capsys.readouterr().out
+    assert '"msg": "ready"' in out and '"service": "code-reviewer-agno"' in out, out
+    assert cli.main(["logs", "../credential", *options]) == 2
+    err = capsys.readouterr().err
+    assert "no Service '../credential'" in err and "code-reviewer-crewai" in err, err
