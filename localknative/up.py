@@ -107,6 +107,7 @@ async def serve(
     try:
         await stop.wait()
     finally:
+        print(_stopping(serving, jobs), file=sys.stderr, flush=True)
         for task in background:
             task.cancel()
         await runner.cleanup()  # stop taking requests first
@@ -114,6 +115,23 @@ async def serve(
         await jobs.stop()
         await serving.stop()
         store.close()
+
+
+def _stopping(serving: Serving, jobs: Jobs) -> str:
+    """What a stop ends, said before it starts: each Service's instances (SIGTERM: they
+    drain), the Jobs still running; deliveries still pending stay for the next start."""
+    running = [
+        f"{len(s.instances)} instance(s) of {s.spec.name}"
+        for s in serving.states.values()
+        if s.instances
+    ]
+    active = sum(job.active for job in jobs.jobs.values())
+    return (
+        "localknative: stopping: "
+        + (", ".join(running) if running else "no instance running")
+        + (f"; {active} Job(s) killed" if active else "")
+        + "; pending deliveries stay in the event store for the next start"
+    )
 
 
 def _load_checked(manifests: Path):

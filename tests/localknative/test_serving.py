@@ -83,6 +83,19 @@ def test_scale_from_zero_holds_the_request_then_scales_to_zero(platform_factory,
     )
 
 
+def test_a_stop_says_what_it_stops(platform_factory, model) -> None:
+    platform = platform_factory(manifest("agno"), env={"OLLAMA_HOST": model.url}, window_s=60)
+    assert platform.post("/", REQUEST, HOST)[0] == 200  # one instance now runs
+    platform.stop()
+    log = (platform.state.parent / f"{platform.state.name}-platform.log").read_text()
+    said = [line for line in log.splitlines() if "stopping:" in line]
+    print(said)
+    assert said == [
+        "localknative: stopping: 1 instance(s) of code-reviewer-agno; pending deliveries "
+        "stay in the event store for the next start"
+    ]
+
+
 def test_concurrency_spills_to_a_second_instance(platform_factory, model) -> None:
     platform = platform_factory(manifest("agno"), env={"OLLAMA_HOST": model.url}, window_s=30)
     model.latency_s = 1.0  # each review holds its instance for a few seconds
