@@ -18,7 +18,7 @@ export UV_NO_PROGRESS      := 1
 .PHONY: help setup run test test-images lint format lock clean bench
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(UV):
 	@echo "==> installing uv $(UV_VERSION) into $(BOOTSTRAP)"
@@ -36,7 +36,7 @@ setup: $(UV) ## Build the tooling environment and one locked environment per var
 	@.venv/bin/python -m modelserver.weights
 	@echo "==> setup done: .venv/bin/binks is the CLI"
 
-run: setup ## Review the sample repository with both code-reviewer variants, side by side
+run: setup ## One task through all four roles on agno and on crewai, live; then both reports side by side
 	@.venv/bin/binks demo
 
 test: setup test-images ## Lint, then run the whole test suite

@@ -249,17 +249,42 @@ def _age(seconds: float | None) -> str:
     return f"{seconds:.0f}s"
 
 
+EXAMPLES = """examples:
+  binks demo                                   one task through all four roles, both variants
+  binks up [--runtime container]               the local platform (Knative stand-in)
+  binks send --type dev.binks.review.requested --field repository=sample-repo \\
+      --wait-for dev.binks.review.completed --count 2
+  binks events --follow                        every event and its deliveries, live
+  binks ps                                     services, instances, cold starts, memory
+  binks logs code-reviewer-agno -f             one Service's log
+  binks invoke code-reviewer-crewai --format cloudevent
+  binks bench --runtime container --profile pi4
+"""
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line's options. Long on purpose: one declaration block per command, in
     the order ``binks --help`` lists them, so the whole surface reads in one place."""
-    root = argparse.ArgumentParser(prog="binks", description=__doc__)
+    root = argparse.ArgumentParser(
+        prog="binks",
+        description="Binks Functions: agent roles as scale-to-zero Knative functions, each "
+        "built on agno and on crewai, run and compared side by side.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = root.add_subparsers(dest="command", required=True)
 
     demo = commands.add_parser(
-        "demo", help="`make run`: platform + model + one review through the broker, both variants"
+        "demo",
+        help="make run: the platform, the model, one task through all four roles, both "
+        "variants live, then the two reports side by side",
     )
-    demo.add_argument("--repository", default="sample-repo", help="path under the repo")
-    demo.add_argument("--port", type=int, default=8470, help="platform port (default 8470)")
+    demo.add_argument(
+        "--repository", default="sample-repo", help="a repository under workspace/ to review"
+    )
+    demo.add_argument(
+        "--port", type=int, default=8470, help="platform port (default 8470; a free one if taken)"
+    )
     demo.add_argument("--exit", action="store_true", help="stop after the replies are shown")
     demo.add_argument(
         "--scripted",
