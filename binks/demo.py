@@ -174,8 +174,8 @@ def main(
     env, stop_model = choose_model(scripted)
     env |= {"BINKS_CLUSTER": "local", "BINKS_ALLOWED_NAMESPACES": "default"}
     running = None
+    state = Path(tempfile.mkdtemp(prefix="binks-demo-"))  # a fresh event log every time
     try:
-        state = Path(tempfile.mkdtemp(prefix="binks-demo-"))  # a fresh event log every time
         try:
             running = start_platform(state, port=port, env=env)
         except OSError as problem:  # taken: never publish into someone else's platform
@@ -247,3 +247,4 @@ def main(
         if running:
             running.stop()
         stop_model()
+        shutil.rmtree(state, ignore_errors=True)  # its event log, logs and credential

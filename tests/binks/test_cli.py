@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -42,8 +44,10 @@ def test_demo_reviews_the_sample_repository_through_the_broker(
     # its port is taken (here: held by this test, as by another `binks up`): the demo
     # starts its own platform on a free port, never publishing into another one
     taken = closed_port.getsockname()[1]
+    before = set(Path(tempfile.gettempdir()).glob("binks-demo-*"))
     assert cli.main(["demo", "--scripted", "--exit", "--port", str(taken)]) == 0
     out = capsys.readouterr().out
+    assert set(Path(tempfile.gettempdir()).glob("binks-demo-*")) <= before  # cleaned up
     assert f"127.0.0.1:{taken}: Address already in use" in out and "takes a free port" in out
     assert "(started by this demo)" in out and f":{taken} (started" not in out
     # the chains as they happen, before the reports
