@@ -159,6 +159,22 @@ def _events(args: argparse.Namespace) -> int:
         time.sleep(0.5)
 
 
+def _describe(args: argparse.Namespace) -> int:
+    """One Service in full: settings, Triggers, instances, the newest events for it."""
+    from binks import client, views
+
+    platform = _platform(args)
+    rows = {row["service"]: row for row in client.ps(platform)}
+    if args.service not in rows:
+        known = ", ".join(sorted(rows))
+        raise client.ClientError(f"no Service {args.service!r}; the platform runs: {known}")
+    row = rows[args.service]
+    port = platform.url.rsplit(":", 1)[-1].rstrip("/")
+    url = f"http://{row['service']}.{row['namespace']}.localhost:{port}"
+    print(views.description(row, url, client.recent_events(platform)))
+    return 0
+
+
 def _logs(args: argparse.Namespace) -> int:
     """A Service's log (every instance writes to it): the last ``--tail`` lines, then new
     ones as they come with ``--follow``."""
@@ -367,6 +383,12 @@ def parser() -> argparse.ArgumentParser:
     )
     invoke.add_argument("--source", default="/boson/fn")
     invoke.set_defaults(handler=_invoke)
+
+    describe = commands.add_parser(
+        "describe", parents=[platform], help="one Service in full (kn service describe)"
+    )
+    describe.add_argument("service", help="e.g. code-reviewer-agno")
+    describe.set_defaults(handler=_describe)
 
     logs = commands.add_parser(
         "logs", parents=[platform], help="a Service's log, all its instances (kubectl logs)"

@@ -259,6 +259,12 @@ def invoke(
     return _request(platform.url + "/", body, headers, "POST")
 
 
+def recent_events(platform: Platform, limit: int = 200) -> list[dict[str, Any]]:
+    """The newest ``limit`` events (≤ 500), newest first, without data."""
+    page = json.loads(platform.control(f"/_binks/events?order=desc&limit={min(limit, 500)}"))
+    return page["events"]
+
+
 def log_of(platform: Platform, service: str) -> Path:
     """The log file of one of the platform's Services (``<state>/logs/<service>.log``);
     ClientError naming the Services when ``service`` is not one (never a path from input)."""

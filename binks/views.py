@@ -107,3 +107,49 @@ def _parsed(data: str) -> Any:
         return json.loads(data)
     except json.JSONDecodeError:
         return data
+
+
+def description(row: dict[str, Any], url: str, recent: list[dict[str, Any]]) -> str:
+    """``binks describe``: a Service as ``kn service describe`` shows one, plus its
+    Triggers, instances and the newest events delivered to it."""
+    settings = row.get("settings", {})
+    low, high = settings.get("scale", ["?", "?"])
+    limit = settings.get("memory_limit_bytes")
+    cpu = settings.get("cpu_request_millis")
+    lines = [
+        f"Name:          {row['service']}",
+        f"Namespace:     {row['namespace']}",
+        f"Image:         {row['image']}",
+        f"Runs as:       {row['local']} ({row.get('runtime', 'process')})",
+        f"URL:           {url}",
+        f"Scale:         {low}-{high} (initial {settings.get('initial_scale', '?')}), "
+        f"containerConcurrency {settings.get('container_concurrency', '?')}, timeout "
+        f"{settings.get('timeout_s', 0):g}s, scale to zero after "
+        f"{settings.get('window_s', 0):g}s idle",
+        "Resources:     "
+        + (f"memory limit {limit / 2**20:.0f}Mi" if limit else "no memory limit")
+        + (f", cpu request {cpu}m" if cpu else ""),
+        f"Cold starts:   {', '.join(f'{s:.2f}s' for s in row['cold_starts_s']) or '-'}"
+        f" (restarts {row['restarts']})",
+        "Triggers:",
+    ]
+    for trigger in row.get("triggers", []):
+        lines.append(
+            f"  {trigger['name']}  broker {trigger['broker']}  {json.dumps(trigger['filters'])}"
+        )
+    if not row.get("triggers"):
+        lines.append("  (none: only Host routing reaches it)")
+    lines.append("Instances:")
+    for i in row["instances"]:
+        memory = i.get("memory_mib") or i.get("rss_mib")
+        lines.append(
+            f"  pid {i['pid']}  port {i['port']}  ready in {i['ready_s']:.2f}s  served "
+            f"{i['served']}  active {i['active']}  memory {memory or '?'} MiB"
+        )
+    if not row["instances"]:
+        lines.append("  (none: scaled to zero)")
+    names = {t["name"] for t in row.get("triggers", [])}
+    mine = [e for e in recent if any(d["trigger"] in names for d in e.get("deliveries", []))]
+    lines.append(f"Recent events ({len(mine[:10])} newest delivered to it):")
+    lines += [f"  {line(e)}" for e in mine[:10]] or ["  (none)"]
+    return "\n".join(lines)

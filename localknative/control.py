@@ -34,7 +34,16 @@ class ControlAPI:
         return error(404, f"no control endpoint {request.method} {request.path}")
 
     async def ps(self, _: web.Request) -> web.Response:
-        return web.json_response({"services": self.serving.status()})
+        """Every Service: its instances and settings, and the Triggers that feed it."""
+        rows = self.serving.status()
+        for row in rows:
+            row["triggers"] = [
+                {"name": key, "broker": t.broker, "filters": _filters_of(t)}
+                for key, t in sorted(self.eventing.triggers.items())
+                if t.subscriber.service == row["service"]
+                and t.subscriber.namespace == row["namespace"]
+            ]
+        return web.json_response({"services": rows})
 
     async def events(self, request: web.Request) -> web.Response:
         """One page of the event log (:class:`~localknative.store.EventQuery`)."""
@@ -95,3 +104,8 @@ class ControlAPI:
         except JobError as problem:
             return error(problem.status, problem.reason)
         return web.Response(text=text)
+
+
+def _filters_of(trigger) -> list | dict:
+    """A Trigger's filters as its manifest writes them (``filters``, else ``filter``)."""
+    return [dict(f) for f in trigger.filters] if trigger.filters else dict(trigger.attributes)

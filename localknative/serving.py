@@ -341,6 +341,15 @@ class Serving:
                     "starting": state.starting,
                     "scale": f"{len(state.instances)}/{state.spec.min_scale}-{state.max_scale}",
                     "restarts": state.restarts,
+                    "settings": {
+                        "scale": [state.spec.min_scale, state.max_scale],
+                        "initial_scale": state.spec.initial_scale,
+                        "container_concurrency": state.spec.container_concurrency,
+                        "timeout_s": state.spec.timeout_s,
+                        "window_s": self.window_s or state.spec.window_s,
+                        "memory_limit_bytes": state.spec.memory_limit_bytes,
+                        "cpu_request_millis": state.spec.cpu_request_millis,
+                    },
                     "cold_starts_s": [round(s, 3) for s in state.cold_starts[-5:]],
                 }
             )

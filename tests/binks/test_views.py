@@ -68,3 +68,29 @@ def test_events_as_lines_json_and_yaml(
     assert cli.main(["events", *options, "-o", "yaml", "--type", "dev.binks.review.completed"]) == 0
     documents = yaml.safe_load(capsys.readouterr().out)
     assert len(documents) == 2, documents
+
+
+@pytest.mark.process
+@pytest.mark.parametrize("platform", [{"summary": "fine", "findings": []}], indirect=True)
+def test_describe_shows_a_service_its_triggers_instances_and_events(
+    platform: RunningPlatform, capsys: pytest.CaptureFixture[str]
+) -> None:
+    options = ["--platform", platform.url, "--state", str(platform.state)]
+    sent = [
+        "send", *options, "--type", "dev.binks.review.requested",
+        "--field", "repository=sample-repo", "-e", "binksvariant=agno",
+        "--wait-for", "dev.binks.review.completed",
+    ]  # fmt: skip
+    assert cli.main(sent) == 0
+    capsys.readouterr()
+    assert cli.main(["describe", "code-reviewer-agno", *options]) == 0
+    out = capsys.readouterr().out
+    print(out, file=sys.stderr)
+    assert "Image:         ghcr.io/binks-functions/code-reviewer-agno:0.1.0" in out
+    assert "Scale:         0-3 (initial 0), containerConcurrency 4, timeout 300s" in out
+    assert "memory limit 160Mi, cpu request 250m" in out
+    assert "  default/code-reviewer-agno  broker default" in out and "cesql" in out
+    assert "Recent events (1 newest delivered to it):" in out
+    assert "code-reviewer-agno:delivered(1)" in out
+    assert cli.main(["describe", "nope", *options]) == 2
+    assert "no Service 'nope'" in capsys.readouterr().err
