@@ -37,3 +37,8 @@ def platform(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Running
             yield running
         finally:
             running.stop(60)
+
+
+def on(platform: RunningPlatform) -> list[str]:
+    """The options that point a command at ``platform`` (its URL and credential)."""
+    return ["--platform", platform.url, "--state", str(platform.state)]

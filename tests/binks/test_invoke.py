@@ -12,6 +12,8 @@ from binks.client import invocation
 from events import INVOKED_WITH
 from localknative.launch import RunningPlatform
 
+from .conftest import on
+
 
 def test_a_service_is_invoked_with_its_roles_request_and_that_types_example() -> None:
     event_type, body = invocation("code-reviewer-agno", None, None)
@@ -31,7 +33,7 @@ def test_the_bench_measures_each_role_with_the_event_it_is_invoked_with() -> Non
 def test_invoke_as_a_cloudevent_gets_the_functions_reply(
     platform: RunningPlatform, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    options = ["--platform", platform.url, "--state", str(platform.state)]
+    options = on(platform)
     code = cli.main(["invoke", "code-reviewer-agno", "--format", "cloudevent", *options])
     captured = capsys.readouterr()
     print(captured.err)
@@ -45,7 +47,7 @@ def test_invoke_as_a_cloudevent_gets_the_functions_reply(
 def test_ps_shows_each_service_as_a_table(
     platform: RunningPlatform, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    options = ["--platform", platform.url, "--state", str(platform.state)]
+    options = on(platform)
     assert cli.main(["invoke", "code-reviewer-agno", "--format", "cloudevent", *options]) == 0
     capsys.readouterr()
     assert cli.main(["ps", *options]) == 0
@@ -75,7 +77,7 @@ def test_ps_shows_each_service_as_a_table(
 def test_logs_show_a_services_log_and_name_the_services_when_one_is_unknown(
     platform: RunningPlatform, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    options = ["--platform", platform.url, "--state", str(platform.state)]
+    options = on(platform)
     assert cli.main(["invoke", "code-reviewer-agno", "--format", "cloudevent", *options]) == 0
     capsys.readouterr()
     assert cli.main(["logs", "code-reviewer-agno", *options]) == 0

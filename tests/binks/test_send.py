@@ -11,6 +11,8 @@ from binks import cli
 from binks.waiting import Answers, failure_of, wait
 from localknative.launch import RunningPlatform
 
+from .conftest import on
+
 
 def test_a_functions_failure_is_the_sibling_of_its_answer() -> None:
     assert failure_of("dev.binks.review.completed") == "dev.binks.review.failed"
@@ -43,7 +45,7 @@ def test_a_wait_counts_failed_answers_and_reports_the_tasks_events() -> None:
 
 
 def _send(platform: RunningPlatform, *argv: str) -> int:
-    options = ["--platform", platform.url, "--state", str(platform.state)]
+    options = on(platform)
     return cli.main(["send", *options, *argv])
 
 

@@ -13,6 +13,8 @@ import yaml
 from binks import cli, views
 from localknative.launch import RunningPlatform
 
+from .conftest import on
+
 
 def test_a_dead_letters_reason_is_decoded() -> None:
     answer = json.dumps({"error": "invalid_request", "reason": "repository: required"})
@@ -44,7 +46,7 @@ def test_a_delivery_not_delivered_shows_its_last_error() -> None:
 def test_events_as_lines_json_and_yaml(
     platform: RunningPlatform, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    options = ["--platform", platform.url, "--state", str(platform.state)]
+    options = on(platform)
     sent = [
         "send", *options, "--type", "dev.binks.review.requested",
         "--field", "repository=sample-repo",
@@ -75,7 +77,7 @@ def test_events_as_lines_json_and_yaml(
 def test_describe_shows_a_service_its_triggers_instances_and_events(
     platform: RunningPlatform, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    options = ["--platform", platform.url, "--state", str(platform.state)]
+    options = on(platform)
     sent = [
         "send", *options, "--type", "dev.binks.review.requested",
         "--field", "repository=sample-repo", "-e", "binksvariant=agno",
