@@ -60,3 +60,9 @@ def test_demo_reviews_the_sample_repository_through_the_broker(
     for function in ("orchestrator", "code-reviewer", "cluster-operator", "reporter"):
         row = next(line for line in out.splitlines() if line.startswith(function))
         assert row.count(" s") == 4, row  # cold start and event → reply, both variants
+
+
+def test_the_readme_points_only_at_what_a_clone_has() -> None:
+    """A reader has the clone, not the development machines' ``../shared`` folder."""
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert "../shared" not in text
