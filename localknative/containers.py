@@ -26,11 +26,18 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from localknative import cgroups as memory_groups
-from localknative.instances import FunctionSpec, Spawned, connectable, identity_expanded, poll_ready
+from localknative.instances import (
+    FunctionSpec,
+    Spawned,
+    connectable,
+    identity_expanded,
+    joining,
+    poll_ready,
+)
 from shared.defaults import READINESS_PATH
 from shared.listen import LISTEN_FD_ENV, LOOPBACK, bind_listener, port_of
 
@@ -172,10 +179,15 @@ def run_command(
     ]  # fmt: skip
 
 
-def _client_setup(listener_fd: int, outside_budget: bool) -> None:
-    """In podman's client, before it execs: the socket as fd 3; out of the platform's
-    memory cgroup into the root one when the containers have a budget of their own."""
+def _client_setup(
+    listener_fd: int, outside_budget: bool, die_with_parent: Callable[[], None] | None
+) -> None:
+    """In podman's client, before it execs: the socket as fd 3; SIGTERM (forwarded to the
+    container) when the platform dies; out of the platform's memory cgroup into the root
+    one when the containers have a budget of their own."""
     os.dup2(listener_fd, HANDED_FD)
+    if die_with_parent is not None:
+        die_with_parent()
     if outside_budget:
         with contextlib.suppress(OSError):
             Path("/sys/fs/cgroup/memory/cgroup.procs").write_text(str(os.getpid()))
@@ -259,6 +271,7 @@ class FunctionContainer(Spawned):
         if cgroups:
             raise ValueError("a container's cgroup is podman's: cgroups=() only")
         fd = self._listener.fileno()
+        follow = joining((), die_with_parent=True)
         self.started = time.monotonic()
         try:
             self._process = subprocess.Popen(
@@ -270,7 +283,7 @@ class FunctionContainer(Spawned):
                 stderr=log,
                 pass_fds=(HANDED_FD,),
                 # the socket becomes fd 3 in podman, which passes it on (--preserve-fds 1)
-                preexec_fn=lambda: _client_setup(fd, self._client_outside),
+                preexec_fn=lambda: _client_setup(fd, self._client_outside, follow),
             )
         finally:
             self.close_listener()

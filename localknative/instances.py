@@ -4,6 +4,7 @@ readiness, read memory, stop with SIGTERM."""
 
 from __future__ import annotations
 
+import ctypes
 import os
 import re
 import signal
@@ -154,7 +155,7 @@ class FunctionProcess(Spawned):
                 env=self._env,
                 stdout=log,
                 stderr=log,
-                preexec_fn=joining(cgroups),
+                preexec_fn=joining(cgroups, die_with_parent=True),
                 pass_fds=(self._listener.fileno(),) if self._listener else (),
             )
         finally:
@@ -269,14 +270,33 @@ def rss(pid: int) -> int:
     return 0
 
 
-def joining(cgroups: tuple[Path, ...]) -> Callable[[], None] | None:
+def joining(cgroups: tuple[Path, ...], die_with_parent: bool = False) -> Callable[[], None] | None:
     """A ``preexec_fn`` that moves the child into ``cgroups`` before it execs (so all it
-    starts is accounted there too); None when there are none."""
-    if not cgroups:
+    starts is accounted there too) and, with ``die_with_parent``, has the kernel send it
+    SIGTERM when the process that started it dies (a platform killed by the OOM killer
+    or SIGKILL leaves no instance behind); None when there is nothing to do."""
+    if not cgroups and not die_with_parent:
         return None
+    prctl = _prctl() if die_with_parent else None
+    parent = os.getpid()
 
-    def join() -> None:
+    def setup() -> None:
         for group in cgroups:
             (group / "cgroup.procs").write_text(str(os.getpid()))
+        if prctl is not None:
+            prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+            if os.getppid() != parent:  # it died before the line above: follow it now
+                os.kill(os.getpid(), signal.SIGTERM)
 
-    return join
+    return setup
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _prctl() -> Callable[..., int] | None:
+    """libc's ``prctl`` (Linux), loaded before a fork; None where there is none."""
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None

@@ -121,6 +121,8 @@ class Serving:
         #: mount makes it the image user's)
         self.container_state = container_state
         self.cgroup_parent = cgroup_parent  # containers' parent cgroup: a node's budget
+        #: instances still starting (not yet in any state's list): a stop ends them too
+        self._starting: set[FunctionProcess | FunctionContainer] = set()
         self.window_s = window_s
         self.log_dir = log_dir
         self.host = host  # where instances listen: loopback unless `binks up --host` widens it
@@ -249,6 +251,7 @@ class Serving:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             log = (self.log_dir / f"{state.spec.name}.log").open("ab")
         instance = Instance(process, time.monotonic())
+        self._starting.add(process)
         try:
             process.start(log=log.fileno() if log else subprocess.DEVNULL)
             instance.ready_s = await asyncio.to_thread(process.wait_ready, START_TIMEOUT_S)
@@ -257,6 +260,7 @@ class Serving:
             process.stop(5)
             instance = None
         finally:
+            self._starting.discard(process)
             if log:
                 log.close()
         async with state.changed:
@@ -319,10 +323,11 @@ class Serving:
 
     async def stop(self) -> None:
         """SIGTERM every instance (each drains its in-flight requests first)."""
-        everything = [i for s in self.states.values() for i in s.instances]
+        everything = [i.process for s in self.states.values() for i in s.instances]
+        everything += self._starting  # a start in progress must not outlive the platform
         for state in self.states.values():
             state.instances.clear()
-        await asyncio.gather(*(asyncio.to_thread(i.process.stop, 30) for i in everything))
+        await asyncio.gather(*(asyncio.to_thread(process.stop, 30) for process in everything))
 
     def status(self) -> list[dict[str, Any]]:
         """What ``binks ps`` shows."""

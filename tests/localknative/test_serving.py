@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -94,6 +95,24 @@ def test_a_stop_says_what_it_stops(platform_factory, model) -> None:
         "localknative: stopping: 1 instance(s) of code-reviewer-agno; pending deliveries "
         "stay in the event store for the next start"
     ]
+
+
+def test_a_killed_platform_leaves_no_instance_behind(platform_factory, model) -> None:
+    """SIGKILL (or the OOM killer) gives the platform no chance to stop its instances: the
+    kernel sends each one SIGTERM when the platform dies (PR_SET_PDEATHSIG)."""
+    platform = platform_factory(manifest("agno"), env={"OLLAMA_HOST": model.url}, window_s=60)
+    assert platform.post("/", REQUEST, HOST)[0] == 200
+    (instance,) = platform.ps()["code-reviewer-agno"]["instances"]
+    platform.stop(kill=True)
+    alive = Path(f"/proc/{instance['pid']}")
+
+    def gone() -> bool:  # a zombie until init reaps it counts as gone
+        try:
+            return "State:\tZ" in (alive / "status").read_text()
+        except OSError:
+            return True
+
+    platform.wait(gone, timeout_s=30, what=f"instance {instance['pid']} to end with the platform")
 
 
 def test_concurrency_spills_to_a_second_instance(platform_factory, model) -> None:
