@@ -1,0 +1,243 @@
+"""How readable the chain's reports are with the embedded model, over several fresh runs.
+
+Each run is what ``make run`` does: a fresh embedded model server, a fresh platform with
+an empty event log, one task published to the broker, both variants' chains to their
+reports. Then each variant's report and review are read for:
+
+- **placeholder text**: template slots copied from a prompt (``<one or two sentences>``)
+  or a model server's instruction to the model reaching an event;
+- **repeated sentences**: a sentence the model wrote twice or more in one report
+  (summaries, findings, observations: the text the model wrote, not the report's frame);
+- **located findings**: a review with at least one finding whose path exists in the
+  sample repository and whose line is within that file.
+
+``python -m bench.report_quality --runs 5`` writes ``bench/results/<time>-report-quality.json``
+and prints the counts. Quality, not speed: nothing here is timed against a target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "workspace" / "sample-repo"
+RESULTS = REPO / "bench" / "results"
+GOAL = "Review the sample repository for bugs and check that the demo's services are healthy."
+
+#: A template slot (``<one or two sentences>``, ``<file>``) or an instruction meant for the
+#: model; either reaching an event means the model copied its prompt.
+PLACEHOLDER = re.compile(
+    r"<[a-z][^<>\n]{0,60}>|No more tool calls are possible|Answer with exactly one JSON object"
+    r"|answer with ONLY one JSON object",
+    re.IGNORECASE,
+)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+MIN_SENTENCE = 12  # shorter fragments ("None.", "OK.") repeat innocently
+
+
+def strings(value: Any) -> Iterable[str]:
+    """Every string inside a JSON value."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings(item)
+
+
+def placeholders(texts: Iterable[str]) -> list[str]:
+    """The placeholder snippets found in ``texts`` (empty: none)."""
+    return [match.group(0) for text in texts for match in PLACEHOLDER.finditer(text)]
+
+
+def sentences(text: str) -> list[str]:
+    """``text`` split into normalised sentences of at least ``MIN_SENTENCE`` characters."""
+    parts = (re.sub(r"\s+", " ", part).strip().lower() for part in _SENTENCE_END.split(text))
+    return [part for part in parts if len(part) >= MIN_SENTENCE]
+
+
+def repeated_sentences(texts: Iterable[str]) -> list[str]:
+    """Sentences occurring more than once across ``texts``."""
+    counts = Counter(sentence for text in texts for sentence in sentences(text))
+    return sorted(sentence for sentence, n in counts.items() if n > 1)
+
+
+def located(finding: Mapping[str, Any], root: Path = SAMPLE) -> bool:
+    """Whether the finding's path is a file of the sample repository and its line exists."""
+    path = (root / str(finding.get("path", ""))).resolve()
+    if not path.is_relative_to(root.resolve()) or not path.is_file():
+        return False
+    line = finding.get("line")
+    return isinstance(line, int) and 1 <= line <= len(path.read_text().splitlines())
+
+
+def model_written(events: Mapping[str, Any]) -> list[str]:
+    """The text the model wrote in one chain: summaries, findings, observations."""
+    texts = []
+    report = events.get("dev.binks.report.published") or {}
+    texts.append(report.get("summary", ""))
+    review = events.get("dev.binks.review.completed") or {}
+    texts.append(review.get("summary", ""))
+    texts += [f.get("message", "") for f in review.get("findings", [])]
+    inspect = events.get("dev.binks.cluster.inspect.completed") or {}
+    texts.append(inspect.get("summary", ""))
+    texts += [o.get("message", "") for o in inspect.get("observations", [])]
+    plan = events.get("dev.binks.task.planned") or {}
+    texts.append(plan.get("summary", ""))
+    return [text for text in texts if text]
+
+
+def assess(events: Mapping[str, Any]) -> dict[str, Any]:
+    """One variant's chain, by event type → data, read for the three counts."""
+    report = events.get("dev.binks.report.published") or {}
+    review = events.get("dev.binks.review.completed")
+    findings = (review or {}).get("findings", [])
+    every_text = [text for data in events.values() for text in strings(data)]
+    return {
+        "report": bool(report),
+        "placeholders": placeholders(every_text),
+        "repeated": repeated_sentences(model_written(events)),
+        "review": "completed"
+        if review
+        else "failed"
+        if events.get("dev.binks.review.failed")
+        else "missing",
+        "review_reason": (events.get("dev.binks.review.failed") or {}).get("reason", ""),
+        "findings": len(findings),
+        "located_findings": sum(located(f) for f in findings),
+        "steps": [f"{s.get('type')}: {s.get('status')}" for s in report.get("steps", [])],
+        "markdown": report.get("markdown", ""),
+    }
+
+
+def chain_events(platform: Any, task: str) -> dict[str, dict[str, Any]]:
+    """variant → (event type → data) for every event of ``task`` (the first of each type)."""
+    from binks import client
+
+    chains: dict[str, dict[str, Any]] = {}
+    for row in client.all_events(platform, task=task):
+        variant = row["attributes"].get("binksvariant")
+        if variant is None:
+            continue
+        data = json.loads(client.event_data(platform, row["seq"]) or b"null")
+        chains.setdefault(variant, {}).setdefault(row["attributes"]["type"], data)
+    return chains
+
+
+def one_run(timeout_s: float) -> dict[str, Any]:
+    """A fresh model server and platform, one task through both chains; the assessment."""
+    from binks import client
+    from localknative.launch import start_platform
+    from modelserver.selection import start_embedded
+
+    state = Path(tempfile.mkdtemp(prefix="binks-quality-"))
+    model = start_embedded(log=subprocess.DEVNULL)
+    running = None
+    started = time.monotonic()
+    try:
+        env = {**model.functions_env(), "BINKS_CLUSTER": "local"}
+        env["BINKS_ALLOWED_NAMESPACES"] = "default"
+        running = start_platform(state, env=env, log=subprocess.DEVNULL)
+        platform = client.Platform(running.url, state)
+        request = {"goal": GOAL, "repository": "sample-repo", "namespace": "default"}
+        body = json.dumps(request).encode()
+        sent = client.send(
+            platform, "broker:default", "dev.binks.task.requested", "/binks/quality", body, {}
+        )
+        task = sent["binkstask"]
+        client.wait_for(platform, "dev.binks.report.published", task, timeout_s, count=2)
+        chains = chain_events(platform, task)
+    finally:
+        if running:
+            running.stop()
+        model.stop()
+        shutil.rmtree(state, ignore_errors=True)
+    return {
+        "seconds": round(time.monotonic() - started, 1),
+        "variants": {variant: assess(events) for variant, events in sorted(chains.items())},
+    }
+
+
+def totals(runs: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """Per variant: reports, reports with placeholders or repetition, located reviews."""
+    out: dict[str, dict[str, int]] = {}
+    for run in runs:
+        for variant, seen in run["variants"].items():
+            row = out.setdefault(
+                variant,
+                {
+                    "reports": 0,
+                    "with_placeholders": 0,
+                    "with_repeated_sentences": 0,
+                    "reviews_completed": 0,
+                    "reviews_with_located_finding": 0,
+                },
+            )
+            row["reports"] += seen["report"]
+            row["with_placeholders"] += bool(seen["placeholders"])
+            row["with_repeated_sentences"] += bool(seen["repeated"])
+            row["reviews_completed"] += seen["review"] == "completed"
+            row["reviews_with_located_finding"] += seen["located_findings"] > 0
+    return out
+
+
+def table(counts: dict[str, dict[str, int]], runs: int) -> str:
+    """The counts as a Markdown table."""
+    head = (
+        "| variant | reports | with placeholder text | with repeated sentences "
+        "| reviews completed | reviews with ≥ 1 located finding |"
+    )
+    lines = [head, "|---|---|---|---|---|---|"]
+    for variant, row in sorted(counts.items()):
+        lines.append(
+            f"| {variant} | {row['reports']}/{runs} | {row['with_placeholders']} "
+            f"| {row['with_repeated_sentences']} | {row['reviews_completed']}/{runs} "
+            f"| {row['reviews_with_located_finding']}/{runs} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.report_quality", description=__doc__)
+    parser.add_argument("--runs", type=int, default=5, help="fresh runs (default 5)")
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds per run")
+    parser.add_argument("--label", default="", help="a word for the results file name")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="results folder")
+    args = parser.parse_args(argv)
+    runs = []
+    for n in range(1, args.runs + 1):
+        print(f"==> run {n}/{args.runs}: fresh model server and platform", flush=True)
+        run = one_run(args.timeout)
+        for variant, seen in run["variants"].items():
+            print(
+                f"    {variant}: review {seen['review']}, {seen['findings']} findings "
+                f"({seen['located_findings']} located), placeholders {seen['placeholders'][:3]}, "
+                f"repeated {len(seen['repeated'])}",
+                flush=True,
+            )
+        runs.append(run)
+    counts = totals(runs)
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    name = f"{stamp}-report-quality{'-' + args.label if args.label else ''}.json"
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / name).write_text(json.dumps({"runs": runs, "totals": counts}, indent=1) + "\n")
+    print(table(counts, args.runs))
+    print(f"==> wrote {args.out / name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
