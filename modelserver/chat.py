@@ -38,6 +38,18 @@ _SAMPLING = {
 }
 
 
+#: What Ollama samples with when a request leaves an option out (its ``DefaultOptions``);
+#: llama.cpp's own defaults differ (no repeat penalty at all), and a function must meet
+#: the same model here as on a real Ollama. Temperature too: 0.8 when unset.
+OLLAMA_DEFAULTS = {
+    "temperature": 0.8,
+    "top_k": 40,
+    "top_p": 0.9,
+    "repeat_penalty": 1.1,
+    "repeat_last_n": 64,
+}
+
+
 class RequestError(ValueError):
     """A request the API answers with 400."""
 
@@ -81,12 +93,14 @@ class ChatResult:
 
 
 def sampling_from_options(options: Any, max_tokens: Any = None) -> dict[str, Any]:
-    """Ollama ``options`` (and OpenAI's ``max_tokens``) → llama.cpp sampling fields."""
+    """Ollama ``options`` (and OpenAI's ``max_tokens``) → llama.cpp sampling fields, with
+    Ollama's defaults for what is left out."""
     if options is None:
         options = {}
     if not isinstance(options, Mapping):
         raise RequestError("options must be a JSON object")
-    sampling = {_SAMPLING[k]: v for k, v in options.items() if k in _SAMPLING and v is not None}
+    given = {_SAMPLING[k]: v for k, v in options.items() if k in _SAMPLING and v is not None}
+    sampling = {**OLLAMA_DEFAULTS, **given}
     limit = options.get("num_predict", max_tokens)
     if limit is not None and not isinstance(limit, int):
         raise RequestError("num_predict / max_tokens must be an integer")

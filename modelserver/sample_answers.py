@@ -45,7 +45,6 @@ SAMPLE_REVIEW: dict[str, Any] = {
     ],
 }
 PLAN: dict[str, Any] = {
-    "summary": "Scripted plan: review the code, then inspect the namespace.",
     "review": True,
     "focus": "correctness bugs",
     "inspect": True,

@@ -1,7 +1,11 @@
-"""Reading a model's final answer: the JSON object in it, checked against a schema.
+"""Reading a model's final answer: the JSON object in it, checked against a schema and
+for text copied from the prompt.
 
 :func:`read_answer` is the one way an answer is read; the runtime calls it once per
-agent run, with the answer schema of the step that asked.
+agent run, with the answer schema and the instructions of the step that asked.
+A small model fills a schema's strings with what its prompt showed it (a template slot
+such as ``<one or two sentences>``, a sentence of its instructions, a server's "no more
+tool calls" instruction): such an answer is as unusable as one that breaks the schema.
 """
 
 from __future__ import annotations
@@ -14,6 +18,20 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
+#: Instructions a model server or framework gives the model during a run; one of them
+#: in an answer means the model copied its prompt. The embedded server's last-round
+#: instruction is listed (tests/modelserver/test_chat.py holds the two together).
+MODEL_INSTRUCTIONS = (
+    "no more tool calls are possible",
+    "give your final response now",
+    "answer with exactly one json object",
+    "answer with only one json object",
+)
+#: A template slot: lower-case words in angle brackets (``<what is wrong and why>``).
+_SLOT = re.compile(r"<[a-z][a-z0-9 ,'|/_-]{0,58}>")
+_WORD = re.compile(r"[a-z0-9']+")
+#: A run of this many words of the instructions, copied into an answer, is an echo.
+ECHO_WORDS = 10
 
 
 class UnusableAnswer(ValueError):
@@ -47,8 +65,45 @@ def check_answer(answer: Mapping[str, Any], schema: Mapping[str, Any]) -> None:
         raise UnusableAnswer("; ".join(f"{path}: {message}" for path, message in sorted(problems)))
 
 
-def read_answer(text: str, schema: Mapping[str, Any]) -> dict[str, Any]:
-    """The JSON object in ``text``, checked against ``schema``; else :class:`UnusableAnswer`."""
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Mapping):
+        return [text for item in value.values() for text in _strings(item)]
+    if isinstance(value, list):
+        return [text for item in value for text in _strings(item)]
+    return []
+
+
+def _runs(text: str) -> set[tuple[str, ...]]:
+    words = _WORD.findall(text.lower())
+    return {tuple(words[i : i + ECHO_WORDS]) for i in range(len(words) - ECHO_WORDS + 1)}
+
+
+def copied_text(answer: Mapping[str, Any], instructions: str = "") -> list[str]:
+    """What the strings of ``answer`` copy instead of saying something: template slots
+    (one of several words always; a one-word slot like ``<file>`` only when the
+    instructions show it: ``<script>`` in a review is a finding), a run of
+    :data:`ECHO_WORDS` words of the instructions, or one of :data:`MODEL_INSTRUCTIONS`.
+    Empty: nothing copied."""
+    shown = set(_SLOT.findall(instructions))
+    echoes = _runs(instructions)
+    copied: list[str] = []
+    for text in _strings(answer):
+        lowered = text.lower()
+        copied += [s for s in _SLOT.findall(text) if " " in s or "|" in s or s in shown]
+        copied += [phrase for phrase in MODEL_INSTRUCTIONS if phrase in lowered]
+        copied += [" ".join(run) for run in sorted(_runs(text) & echoes)[:1]]
+    return copied
+
+
+def read_answer(text: str, schema: Mapping[str, Any], instructions: str = "") -> dict[str, Any]:
+    """The JSON object in ``text``, checked against ``schema`` and for text copied from
+    the prompt (:func:`copied_text`); else :class:`UnusableAnswer`."""
     answer = parse_json_answer(text)
     check_answer(answer, schema)
+    copied = copied_text(answer, instructions)
+    if copied:
+        quoted = ", ".join(repr(snippet) for snippet in dict.fromkeys(copied))
+        raise UnusableAnswer(f"it copies its prompt instead of answering: {quoted}"[:500])
     return answer

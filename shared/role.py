@@ -29,7 +29,13 @@ INVALID_MODEL_ANSWER = "invalid_model_answer"
 
 @dataclass(frozen=True)
 class ModelSettings:
-    """Which model a runner talks to, through the Ollama API, and how."""
+    """Which model a runner talks to, through the Ollama API, and how.
+
+    Every field reaches the server in both variants: agno sends Ollama ``options``,
+    crewai the OpenAI-compatible fields, which Ollama maps to the same options. The
+    penalties are the two that both of Ollama's APIs take; they keep a small model
+    from looping on one sentence (Ollama's own ``repeat_penalty`` 1.1 applies besides).
+    """
 
     name: str
     host: str
@@ -37,6 +43,8 @@ class ModelSettings:
     max_tokens: int = 1024
     seed: int = 42
     timeout_s: float = 120.0
+    frequency_penalty: float = 0.3
+    presence_penalty: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -259,7 +267,7 @@ def run_step(
     text = runner.run(task)
     context = replace(context, elapsed_ms=round((time.monotonic() - started) * 1000))
     try:
-        answer = read_answer(text, step.answer_schema)
+        answer = read_answer(text, step.answer_schema, step.instructions)
     except UnusableAnswer as problem:
         if isinstance(step.on_unusable_answer, FailedReply):
             return step.on_unusable_answer.reply(data, context, str(problem))

@@ -34,23 +34,22 @@ says so. Without a repository there is no review, without a namespace no inspect
 
 Answer with ONLY one JSON object, no prose around it. For a goal that names a
 repository and a namespace, for example:
-{"summary": "Review the code for bugs, check the namespace, count the code's lines.",
- "review": true, "focus": "bugs that give wrong results",
+{"review": true, "focus": "bugs that give wrong results",
  "inspect": true, "question": "Are all pods and services ready?",
  "check": true}
-Set review, inspect and check to false for what the goal leaves out."""
+Set review, inspect and check to false for what the goal leaves out; write focus and
+question for this goal."""
 
 ANSWER_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "summary": {"type": "string", "minLength": 1, "maxLength": 500},
         "review": {"type": "boolean"},
         "focus": {"type": "string", "maxLength": 200},
         "inspect": {"type": "boolean"},
         "question": {"type": "string", "maxLength": 300},
         "check": {"type": "boolean"},
     },
-    "required": ["summary", "review", "focus", "inspect", "question", "check"],
+    "required": ["review", "focus", "inspect", "question", "check"],
     "additionalProperties": False,
 }
 DEADLINE_S = 600
@@ -122,7 +121,7 @@ def planned(
     steps = plan_steps(data, answer, config)
     plan = {
         **common_fields(data, context),
-        "summary": answer["summary"],
+        "summary": plan_summary(data, steps),
         "steps": [{"type": step.type, "why": _why(step.type, answer)} for step in steps],
         "deadline_s": DEADLINE_S,
     }
@@ -131,6 +130,20 @@ def planned(
         return plan_event
     first, *rest = steps
     return Reply(first.type, first.data, emits=(*rest, plan_event))
+
+
+def plan_summary(data: Mapping[str, Any], steps: list[Reply]) -> str:
+    """The plan in one sentence, written from the steps (the model only decides them)."""
+    said = {
+        REVIEW_REQUESTED: f"review {data.get('repository')}",
+        CLUSTER_INSPECT_REQUESTED: f"inspect namespace {data.get('namespace')}",
+        CLUSTER_JOB_REQUESTED: f"run the repository check as a Job in {data.get('namespace')}",
+    }
+    if not steps:
+        return "Nothing to do: the goal asks for no step this team can take."
+    parts = [said[step.type] for step in steps]
+    text = ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
+    return (text[0].upper() + text[1:] + ".")[:500]
 
 
 def _why(step_type: str, answer: Mapping[str, Any]) -> str:

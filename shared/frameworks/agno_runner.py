@@ -55,6 +55,8 @@ class AgnoRunner:
                 "temperature": self.model.temperature,
                 "num_predict": self.model.max_tokens,
                 "seed": self.model.seed,
+                "frequency_penalty": self.model.frequency_penalty,
+                "presence_penalty": self.model.presence_penalty,
             },
         )
         return Agent(

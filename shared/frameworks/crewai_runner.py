@@ -48,6 +48,8 @@ class CrewaiRunner:
             temperature=self.model.temperature,
             max_tokens=self.model.max_tokens,
             seed=self.model.seed,
+            frequency_penalty=self.model.frequency_penalty,
+            presence_penalty=self.model.presence_penalty,
             **_structured_output(task),
         )
         return Agent(

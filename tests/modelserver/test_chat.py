@@ -6,6 +6,7 @@ import pytest
 
 from modelserver.chat import (
     DEFAULT_NUM_PREDICT,
+    OLLAMA_DEFAULTS,
     ChatRequest,
     RequestError,
     engine_request,
@@ -19,7 +20,21 @@ TOOL = {"type": "function", "function": {"name": "f", "parameters": {"type": "ob
 
 def test_options_map_to_llama_sampling() -> None:
     sampling = sampling_from_options({"temperature": 0, "seed": 7, "num_predict": 20, "num_ctx": 1})
-    assert sampling == {"temperature": 0, "seed": 7, "max_tokens": 20}
+    assert sampling == {**OLLAMA_DEFAULTS, "temperature": 0, "seed": 7, "max_tokens": 20}
+
+
+def test_what_a_request_leaves_out_is_sampled_as_ollama_does() -> None:
+    sampling = sampling_from_options({"frequency_penalty": 0.3, "repeat_penalty": 1.0})
+    assert sampling["repeat_penalty"] == 1.0, sampling  # given: kept
+    assert sampling["frequency_penalty"] == 0.3, sampling
+    assert (sampling["repeat_last_n"], sampling["temperature"]) == (64, 0.8), sampling
+
+
+def test_the_servers_last_round_instruction_is_one_a_function_refuses_to_publish() -> None:
+    from modelserver.chat import _LAST_ROUND
+    from shared.answers import MODEL_INSTRUCTIONS
+
+    assert any(phrase in _LAST_ROUND.lower() for phrase in MODEL_INSTRUCTIONS), _LAST_ROUND
 
 
 @pytest.mark.parametrize("num_predict", [None, -1, 0])

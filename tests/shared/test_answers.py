@@ -63,3 +63,42 @@ def test_read_parses_then_checks() -> None:
     with pytest.raises(UnusableAnswer) as refused:
         read_answer('{"n": 2}', SCHEMA)
     assert str(refused.value) == "(answer): 's' is a required property"
+
+
+INSTRUCTIONS = (
+    "You review source code for real defects: wrong results, crashes, security holes, "
+    'resource leaks. Answer {"path": "<file>", "message": "<what is wrong and why>"}'
+)
+SCHEMA_TEXT = {"type": "object", "properties": {"s": {"type": "string"}}}
+
+
+@pytest.mark.parametrize(
+    ("answer", "copied"),
+    [
+        ({"s": "<one or two sentences>"}, "'<one or two sentences>'"),
+        ({"s": "see <file> line 3"}, "'<file>'"),  # a one-word slot the instructions show
+        ({"s": "No more tool calls are possible: give your final response now."}, "no more"),
+        (
+            {"s": "I review source code for real defects: wrong results, crashes, security holes"},
+            "source code for real defects wrong results crashes security",
+        ),
+    ],
+)
+def test_an_answer_that_copies_its_prompt_is_unusable(answer: dict, copied: str) -> None:
+    with pytest.raises(UnusableAnswer) as refused:
+        read_answer(json.dumps(answer), SCHEMA_TEXT, INSTRUCTIONS)
+    assert "copies its prompt" in str(refused.value) and copied in str(refused.value), str(
+        refused.value
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Rendering the name unescaped lets a <script> tag run in the page.",  # not in the prompt
+        "x < y and y > z are compared the wrong way round.",
+        "The loop skips the first price: wrong results for every total.",
+    ],
+)
+def test_an_answer_in_its_own_words_is_read(text: str) -> None:
+    assert read_answer(json.dumps({"s": text}), SCHEMA_TEXT, INSTRUCTIONS) == {"s": text}
