@@ -67,11 +67,14 @@ class Tool:
 
 @dataclass(frozen=True)
 class Prompt:
-    """What an agent step asks the model for one request: the user message and the
-    tools bound to this request."""
+    """What an agent step asks the model for one request: the user message, the tools
+    bound to this request and, where this request allows fewer answers than the step
+    (only the files of this repository, say), the narrower answer schema to send and
+    to check; None: the step's."""
 
     text: str
     tools: tuple[Tool, ...] = ()
+    answer_schema: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -254,20 +257,21 @@ def run_step(
     asked = step.ask(data, context, config)
     if not isinstance(asked, Prompt):
         return asked
+    schema = asked.answer_schema or step.answer_schema
     task = AgentTask(
         title=role.title,
         goal=role.goal,
         instructions=step.instructions,
         prompt=asked.text,
         tools=asked.tools,
-        answer_format=dict(step.answer_schema) if structured_answer else None,
+        answer_format=dict(schema) if structured_answer else None,
         max_tool_calls=step.max_tool_calls,
     )
     started = time.monotonic()
     text = runner.run(task)
     context = replace(context, elapsed_ms=round((time.monotonic() - started) * 1000))
     try:
-        answer = read_answer(text, step.answer_schema, step.instructions)
+        answer = read_answer(text, schema, step.instructions)
     except UnusableAnswer as problem:
         if isinstance(step.on_unusable_answer, FailedReply):
             return step.on_unusable_answer.reply(data, context, str(problem))

@@ -148,6 +148,33 @@ def _search(walk: Walk, needle: str, limits: Limits) -> str:
     return "\n".join((hits or [empty]) + notes)
 
 
+#: Files a prompt lists, and a located-findings schema names one by one, at most.
+MAX_PROMPT_FILES = 40
+
+
+def text_files(
+    root: Path, exclude: tuple[Path, ...] = (), limit: int = MAX_PROMPT_FILES
+) -> list[tuple[str, int]] | None:
+    """``(relative path, lines)`` of every text file of the repository, or None when
+    there are more than ``limit`` or a walk or read was cut short (then only the tools
+    can tell what is there)."""
+    base = root.resolve()
+    walk = Walk(base, base, resolved(exclude))
+    files = []
+    for relative, path in walk:
+        if len(files) == limit:
+            return None
+        try:
+            prefix = read_prefix(path)
+        except OSError:
+            continue
+        if prefix.truncated:
+            return None
+        if not prefix.binary:
+            files.append((relative, len(prefix.text.splitlines())))
+    return None if walk.capped else files
+
+
 def repository_tools(
     root: Path, exclude: tuple[Path, ...] = (), limits: Limits = Limits()
 ) -> tuple[Tool, ...]:

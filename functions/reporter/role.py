@@ -1,8 +1,11 @@
 """The reporter, defined once: when a task's planned steps have all answered (or its
-deadline has passed), the model writes a short summary and the report is published.
+deadline has passed), the report is published.
 
-Until then each event is only recorded and answered with no reply. A report names
-every step that failed or never answered, so a chain never just hangs.
+The reporter writes the facts itself (each step's outcome and when it answered, the
+findings, the observations, the Job's result): a model never restates them. The model
+writes only the short summary at the top. Until the task is ready each event is only
+recorded and answered with no reply. A report names every step that failed or never
+answered, so a chain never just hangs.
 """
 
 from __future__ import annotations
@@ -28,17 +31,16 @@ from functions.reporter.store import ReportStore, TaskState
 from shared.role import AgentStep, Context, DirectStep, Fallback, Prompt, Reply, Role
 
 INSTRUCTIONS = """\
-You write the summary of a task report for a person. You get the goal, the plan,
-and what each step answered, or that it failed or never answered. Be factual: do
-not add findings that are not in the results, and say plainly what failed or is
-missing.
+You write the two-sentence summary at the top of a task report for a person. You
+get the goal, each step's outcome and its results. Say what matters most: the worst
+finding, and what failed or is missing. Use only what the results say.
 
-Answer with ONLY one JSON object, no prose around it:
-{"summary": "<at most three sentences>"}"""
+Answer with ONLY one JSON object, no prose around it: its "summary" holds your two
+sentences."""
 
 ANSWER_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "properties": {"summary": {"type": "string", "minLength": 1, "maxLength": 600}},
+    "properties": {"summary": {"type": "string", "minLength": 1, "maxLength": 300}},
     "required": ["summary"],
     "additionalProperties": False,
 }
@@ -79,7 +81,7 @@ def configure(env: Mapping[str, str], context: Context) -> ReporterConfig:
 
 
 def results_text(state: TaskState) -> str:
-    """What the model (and the Markdown) is told about each result."""
+    """What the model is told about each result, one line each."""
     lines = []
     review = state.parts.get(REVIEW_COMPLETED)
     if review:
@@ -94,7 +96,6 @@ def results_text(state: TaskState) -> str:
     job = state.parts.get(CLUSTER_JOB_COMPLETED)
     if job:
         lines.append(f"Job {job['name']} ({job['image']}): {job['outcome']}")
-        lines += [f"    {line}" for line in job["logs"].splitlines()[-10:]]
     for failed in (REVIEW_FAILED, CLUSTER_INSPECT_FAILED, CLUSTER_JOB_FAILED, TASK_FAILED):
         if failed in state.parts:
             lines.append(f"{failed}: {state.parts[failed]['reason']}")
@@ -112,38 +113,90 @@ def summary_prompt(
     if state.published or not ready:
         return None
     goal = (state.plan or {}).get("goal") or data.get("goal", "")
-    status = "\n".join(f"- {STEP_TITLES.get(s['type'], s['type'])}: {s['status']}" for s in steps)
+    status = "\n".join(f"- {STEP_TITLES.get(s['type'], s['type'])}: {outcome(s)}" for s in steps)
     return Prompt(f"Goal: {goal}\nSteps:\n{status}\nResults:\n{results_text(state) or '(none)'}")
 
 
+def _cell(text: Any) -> str:
+    """Text for one Markdown table cell: one line, no column breaks."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def outcome(step: Mapping[str, Any]) -> str:
+    """A step's outcome as the report shows it: ``completed``, ``failed: <reason>``..."""
+    if step["status"] == "missing":
+        return "missing: no answer before the deadline"
+    if step.get("reason"):
+        return f"{step['status']}: {step['reason']}"
+    return step["status"]
+
+
+def steps_table(steps: list[dict[str, Any]]) -> list[str]:
+    """Each step: its outcome, when it answered (from the plan), what it found."""
+    lines = ["| step | outcome | answered after | found |", "|---|---|---|---|"]
+    for step in steps:
+        after = step.get("answered_after_s")
+        found = f"{step['findings']} findings" if "findings" in step else ""
+        lines.append(
+            f"| {STEP_TITLES.get(step['type'], step['type'])} | {_cell(outcome(step))} "
+            f"| {f'{after:.1f} s' if after is not None else '-'} | {found} |"
+        )
+    return lines
+
+
+def results_markdown(state: TaskState) -> list[str]:
+    """The results as the steps answered them: findings and observations as tables,
+    the Job's outcome and the end of its log."""
+    lines: list[str] = []
+    review = state.parts.get(REVIEW_COMPLETED)
+    if review:
+        lines += ["", f"## Code review of {review['repository']}", "", review["summary"], ""]
+        if review["findings"]:
+            lines += ["| severity | where | what |", "|---|---|---|"]
+            lines += [
+                f"| {f['severity']} | {_cell(f['path'])}:{f['line']} | {_cell(f['message'])} |"
+                for f in review["findings"]
+            ]
+        else:
+            lines.append("No findings.")
+    inspect = state.parts.get(CLUSTER_INSPECT_COMPLETED)
+    if inspect:
+        lines += ["", f"## Namespace {inspect['namespace']}", "", inspect["summary"], ""]
+        lines += ["| object | status | seen |", "|---|---|---|"]
+        lines += [
+            f"| {_cell(o['object'])} | {o['status']} | {_cell(o['message'])} |"
+            for o in inspect["observations"]
+        ]
+    job = state.parts.get(CLUSTER_JOB_COMPLETED)
+    if job:
+        lines += ["", f"## Job {job['name']}", ""]
+        lines.append(
+            f"`{job['image']}` in {job['namespace']}: **{job['outcome']}** after "
+            f"{job['elapsed_ms'] / 1000:.1f} s. The end of its log:"
+        )
+        lines += ["", "```", *job["logs"].splitlines()[-10:], "```"]
+    return lines
+
+
 def render_markdown(state: TaskState, steps: list[dict], summary: str, context: Context) -> str:
-    """The human report: plan, each step, and the model's summary."""
+    """The human report: the model's summary on top, then the facts, written here."""
     plan = state.plan or {}
+    done = sum(step["status"] == "completed" for step in steps)
     lines = [
         f"# Report: {plan.get('goal', '(no plan)')}",
         "",
-        f"Variant **{context.variant}**, model `{context.model}`, task `{context.task}`.",
+        f"Variant **{context.variant}**, model `{context.model}`, task `{context.task}`: "
+        f"{done} of {len(steps)} steps completed.",
         "",
-        "## Summary",
-        "",
-        summary,
-        "",
-        "## Plan",
-        "",
-        plan.get("summary", "(none)"),
+        f"> {' '.join(summary.split())}",
         "",
         "## Steps",
         "",
+        f"Plan: {plan.get('summary', '(none)')}",
+        "",
+        *steps_table(steps),
+        *results_markdown(state),
     ]
-    for step in steps:
-        title = STEP_TITLES.get(step["type"], step["type"])
-        detail = f" ({step['reason']})" if step.get("reason") else ""
-        if step["status"] == "missing":
-            detail = " (no answer before the deadline)"
-        lines.append(f"- **{title}**: {step['status']}{detail}")
-    results = results_text(state)
-    if results:
-        lines += ["", "## Results", "", results]
     return "\n".join(lines) + "\n"
 
 

@@ -36,6 +36,21 @@ class TaskState:
     deadline: float | None
     parts: dict[str, dict[str, Any]] = field(default_factory=dict)
     published: bool = False
+    #: When each result was recorded (seconds since the epoch), by event type.
+    recorded_at: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def planned_at(self) -> float | None:
+        """When the plan was recorded (its deadline less the plan's ``deadline_s``)."""
+        if self.plan is None or self.deadline is None:
+            return None
+        return self.deadline - float(self.plan.get("deadline_s", 600))
+
+    def _answered(self, step: dict[str, Any], event_type: str) -> dict[str, Any]:
+        at, start = self.recorded_at.get(event_type), self.planned_at
+        if at is None or start is None:
+            return step
+        return {**step, "answered_after_s": round(max(0.0, at - start), 1)}
 
     def steps(self, now: float) -> tuple[bool, list[dict[str, Any]]]:
         """(ready to report, each step's status); ready when nothing is missing or too late."""
@@ -48,7 +63,7 @@ class TaskState:
         for planned in self.plan["steps"]:
             completed, failed = RESULTS_OF[planned["type"]]
             if completed in self.parts:
-                step = {"type": planned["type"], "status": "completed"}
+                step = self._answered({"type": planned["type"], "status": "completed"}, completed)
                 result = self.parts[completed]
                 if isinstance(result.get("findings"), list):
                     step["findings"] = len(result["findings"])
@@ -60,6 +75,7 @@ class TaskState:
             elif failed in self.parts:
                 reason = self.parts[failed].get("reason", "")
                 step = {"type": planned["type"], "status": "failed", "reason": reason}
+                step = self._answered(step, failed)
             else:
                 step = {"type": planned["type"], "status": "missing"}
             steps.append(step)
@@ -104,18 +120,16 @@ class ReportStore:
             plan = self._db.execute(
                 "SELECT plan, deadline FROM plans WHERE task = ?", (task,)
             ).fetchone()
-            parts = {
-                row[0]: json.loads(row[1])
-                for row in self._db.execute(
-                    "SELECT type, data FROM parts WHERE task = ? ORDER BY at", (task,)
-                )
-            }
+            rows = self._db.execute(
+                "SELECT type, data, at FROM parts WHERE task = ? ORDER BY at", (task,)
+            ).fetchall()
             published = self._db.execute("SELECT 1 FROM reports WHERE task = ?", (task,)).fetchone()
         return TaskState(
             plan=json.loads(plan[0]) if plan else None,
             deadline=plan[1] if plan else None,
-            parts=parts,
+            parts={row[0]: json.loads(row[1]) for row in rows},
             published=published is not None,
+            recorded_at={row[0]: row[2] for row in rows},
         )
 
     def overdue(self, now: float) -> list[str]:

@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from events import REVIEW_COMPLETED, REVIEW_FAILED, REVIEW_REQUESTED, VARIANTS, schema_for
-from functions.code_reviewer.role import REVIEW, ROLE, review_completed, review_prompt
+from functions.code_reviewer.role import (
+    REVIEW,
+    ROLE,
+    located_findings,
+    review_completed,
+    review_prompt,
+)
 from shared.errors import BadRequest
 from shared.role import Context
 
@@ -17,7 +23,7 @@ from .apps import ScriptedRunner, role_app, send
 
 REPO = Path(__file__).parents[2]
 CONTEXT = Context(variant="crewai", model="m", workspace=REPO / "workspace", elapsed_ms=1234)
-FINDING = {"path": "a.py", "line": 3, "severity": "low", "message": "m"}
+FINDING = {"path": "pricing.py", "line": 3, "severity": "low", "message": "m"}
 WORKSPACE = {"BINKS_REPO_BASE": str(REPO / "workspace"), "BINKS_MODEL": "m"}
 
 
@@ -28,6 +34,21 @@ def test_the_prompt_comes_from_the_request_with_tools_bound_to_the_repository() 
     assert "Focus on: SQL." in prompt.text and "inventory.py" in prompt.text
     assert [tool.name for tool in prompt.tools] == ["list_files", "read_file", "search_text"]
     assert "inventory.py" in prompt.tools[0].function()
+    assert "Its files: README.md (4 lines), inventory.py (28 lines), pricing.py (14 lines)." in (
+        prompt.text
+    ), prompt.text
+    files = [("README.md", 4), ("inventory.py", 28), ("pricing.py", 14)]
+    assert prompt.answer_schema == located_findings(REVIEW.answer_schema, files)
+
+
+def test_a_finding_can_only_point_at_a_line_of_the_repository() -> None:
+    from shared.answers import UnusableAnswer, check_answer
+
+    schema = review_prompt({"repository": "sample-repo"}, CONTEXT, None).answer_schema
+    check_answer({"summary": "s", "findings": [{**FINDING, "line": 14}]}, schema)
+    for wrong in ({**FINDING, "line": 15}, {**FINDING, "path": "a.py"}):
+        with pytest.raises(UnusableAnswer):
+            check_answer({"summary": "s", "findings": [wrong]}, schema)
 
 
 @pytest.mark.parametrize("repository", ["../", "/etc", "bench/no-such-repo"])
@@ -37,7 +58,7 @@ def test_the_prompt_refuses_repositories_it_may_not_read(repository: str) -> Non
 
 
 def test_the_reply_caps_findings_and_adds_run_facts() -> None:
-    answer = {"summary": "s", "findings": [FINDING] * 5}
+    answer = {"summary": "s", "findings": [{**FINDING, "line": n} for n in range(1, 6)]}
     reply = review_completed({"repository": "r", "max_findings": 2}, answer, CONTEXT, None)
     assert reply.type == REVIEW_COMPLETED and not reply.failed
     assert reply.data == {
@@ -45,9 +66,16 @@ def test_the_reply_caps_findings_and_adds_run_facts() -> None:
         "model": "m",
         "variant": "crewai",
         "summary": "s",
-        "findings": [FINDING, FINDING],
+        "findings": [{**FINDING, "line": 1}, {**FINDING, "line": 2}],
         "duration_ms": 1234,
     }
+
+
+def test_the_reply_names_each_finding_once() -> None:
+    again = {**FINDING, "message": " M ", "severity": "high"}
+    answer = {"summary": "s", "findings": [FINDING, again, {**FINDING, "line": 4}]}
+    reply = review_completed({"repository": "r"}, answer, CONTEXT, None)
+    assert reply.data["findings"] == [FINDING, {**FINDING, "line": 4}], reply.data["findings"]
 
 
 def test_the_answer_schema_is_the_completed_event_s_own_fields() -> None:
@@ -74,6 +102,11 @@ def test_variant_app_answers_with_the_checked_findings(variant: str, tmp_path) -
     [
         ("no json here", "no JSON object"),
         ('{"summary": "s", "findings": [{"path": "a", "line": 0}]}', "findings/0"),
+        (
+            json.dumps({"summary": "s", "findings": [{**FINDING, "path": "nowhere.py"}]}),
+            "findings/0",
+        ),
+        (json.dumps({"summary": "<one or two sentences>", "findings": []}), "copies its prompt"),
         ('{"findings": []}', "summary"),
         ("{broken", "not a valid review"),
     ],
@@ -98,4 +131,5 @@ def test_variant_app_sends_the_checked_schema_as_structured_output(variant, tmp_
     runner = ScriptedRunner(variant, json.dumps({"summary": "s", "findings": []}))
     client = role_app(ROLE, runner, tmp_path, BINKS_STRUCTURED_ANSWER="true", **WORKSPACE)
     assert send(client, REVIEW_REQUESTED, {"repository": "sample-repo"}).status == 200
-    assert runner.tasks[0].answer_format == REVIEW.answer_schema
+    asked = review_prompt({"repository": "sample-repo"}, CONTEXT, None)
+    assert runner.tasks[0].answer_format == asked.answer_schema

@@ -39,7 +39,6 @@ REQUEST = {
 
 def plan(**changes: object) -> dict:
     answer = {
-        "summary": "review, then inspect",
         "review": True,
         "focus": "SQL",
         "inspect": True,
@@ -67,6 +66,15 @@ def test_first_step_is_the_reply_the_rest_and_the_plan_are_published() -> None:
         REVIEW_REQUESTED,
         CLUSTER_INSPECT_REQUESTED,
     ]
+
+
+def test_the_plan_summary_is_written_from_the_steps_not_by_the_model() -> None:
+    reply = planned(REQUEST, plan(check=True), CONTEXT, CONFIG)
+    summary = reply.emits[-1].data["summary"]
+    assert summary == (
+        "Review sample-repo, inspect namespace shop and run the repository check as a Job in shop."
+    ), summary
+    assert "summary" not in ROLE.handlers[TASK_REQUESTED].answer_schema["properties"]
 
 
 def test_steps_need_what_the_request_gives() -> None:
@@ -101,7 +109,7 @@ def test_variant_app_replies_with_the_plan_when_there_is_no_work(variant: str, t
         "goal": "just look",
         "model": "m",
         "variant": variant,
-        "summary": "review, then inspect",
+        "summary": "Nothing to do: the goal asks for no step this team can take.",
         "steps": [],
         "deadline_s": 600,
     }

@@ -17,7 +17,6 @@ from modelserver.scripted import ScriptedOllama, team_script
 pytestmark = pytest.mark.process
 
 PLAN = {
-    "summary": "review and inspect",
     "review": True,
     "focus": "injection",
     "inspect": True,

@@ -82,17 +82,38 @@ def test_results_may_arrive_before_the_plan(reporter: Reporter) -> None:
 
 def test_the_report_is_published_once_with_markdown(reporter: Reporter) -> None:
     reporter.handle(TASK_PLANNED, PLAN)
+    reporter.clock.now += 42.54
     reply = reporter.handle(REVIEW_COMPLETED, REVIEW, answer=SUMMARY)
     assert reply.type == REPORT_PUBLISHED
     validate_data(REPORT_PUBLISHED, reply.data)
     assert reply.data["complete"] is True
     assert reply.data["steps"] == [
-        {"type": "dev.binks.review.requested", "status": "completed", "findings": 1}
+        {
+            "type": "dev.binks.review.requested",
+            "status": "completed",
+            "findings": 1,
+            "answered_after_s": 42.5,
+        }
     ]
     assert reply.data["summary"] == "The review found one SQL injection."
     assert "# Report: review it" in reply.data["markdown"]
-    assert "The review found one SQL injection." in reply.data["markdown"]
+    assert "> The review found one SQL injection." in reply.data["markdown"]
     assert reporter.handle(REVIEW_COMPLETED, REVIEW) is None  # already published
+
+
+def test_the_reporter_writes_the_facts_itself(reporter: Reporter) -> None:
+    reporter.handle(TASK_PLANNED, PLAN)
+    reporter.clock.now += 3
+    markdown = reporter.handle(REVIEW_COMPLETED, REVIEW, answer=SUMMARY).data["markdown"]
+    for row in (
+        "1 of 1 steps completed.",
+        "| Code review | completed | 3.0 s | 1 findings |",
+        "| high | a.py:3 | SQL injection |",
+        "Plan: review then report",
+    ):
+        assert row in markdown, markdown
+    (task,) = reporter.runner.tasks  # the model is asked for the summary only
+    assert task.answer_format is None and "two-sentence summary" in task.instructions
 
 
 def test_a_report_published_meanwhile_by_another_delivery_is_not_sent_again(reporter) -> None:
@@ -125,7 +146,9 @@ def test_a_failed_step_is_reported_as_failed(reporter: Reporter) -> None:
         "type": "dev.binks.review.requested",
         "status": "failed",
         "reason": "no JSON",
+        "answered_after_s": 0.0,
     }
+    assert "| Code review | failed: no JSON | 0.0 s |  |" in reply.data["markdown"]
 
 
 def test_a_failed_plan_is_reported_at_once(reporter: Reporter) -> None:
@@ -146,7 +169,7 @@ def test_missing_steps_are_reported_after_the_deadline(reporter: Reporter) -> No
     unplanned = {"namespace": "n", "error": "x", "reason": "late", "model": "m", "variant": "agno"}
     reply = reporter.handle(CLUSTER_INSPECT_FAILED, unplanned, answer="not json")
     assert reply.data["steps"][0]["status"] == "missing"
-    assert "no answer before the deadline" in reply.data["markdown"]
+    assert "| Code review | missing: no answer before the deadline | - |" in reply.data["markdown"]
 
 
 def test_an_unusable_summary_still_publishes_the_report_saying_so(reporter) -> None:

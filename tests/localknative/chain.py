@@ -19,7 +19,6 @@ def run_team_chain(platform_factory, runtime: str) -> None:
         p.read_text() for p in sorted(base.glob("*.yaml")) if p.name != "kustomization.yaml"
     )
     plan = {
-        "summary": "review and inspect",
         "review": True,
         "focus": "bugs",
         "inspect": True,
