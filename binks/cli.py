@@ -9,7 +9,7 @@ from pathlib import Path
 
 from events import VARIANTS
 from localknative import command as platform_command
-from localknative.paths import STATE
+from localknative.paths import STATE, WORKSPACE
 
 #: The functions of the team, by their Knative service name without the variant.
 FUNCTIONS = ("code-reviewer", "orchestrator", "cluster-operator", "reporter")
@@ -22,14 +22,26 @@ def client_default() -> str:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    """Bind the port here (0: any free one, printed) and exec the function on that socket:
+    a taken port fails at once, with its reason, before any framework is imported. It
+    reads repositories under ``workspace/`` unless ``BINKS_REPO_BASE`` says otherwise."""
     from localknative.instances import FunctionSpec
+    from shared.listen import LOOPBACK, bind_listener, child_env, port_of
 
     spec = FunctionSpec(args.function.replace("-", "_"), args.variant)
+    try:
+        listener = bind_listener(LOOPBACK, args.port)
+    except OSError as problem:
+        print(f"binks serve: 127.0.0.1:{args.port}: {problem.strerror}", file=sys.stderr)
+        return 1
+    port = port_of(listener)
     os.environ.setdefault("K_SERVICE", spec.service)
-    os.environ["PORT"] = str(args.port)
+    os.environ.setdefault("BINKS_REPO_BASE", str(WORKSPACE))  # as `binks up` gives it
+    os.environ["PORT"] = str(port)
     command = spec.command()
-    print(f"==> {spec.service} on http://127.0.0.1:{args.port} ({' '.join(command)})", flush=True)
-    os.execve(command[0], command, {**os.environ, "PYTHONPATH": str(spec.environment.parents[1])})
+    print(f"==> {spec.service} on http://127.0.0.1:{port} ({' '.join(command)})", flush=True)
+    env = {**os.environ, **child_env(listener), "PYTHONPATH": str(spec.environment.parents[1])}
+    os.execve(command[0], command, env)
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -312,7 +324,12 @@ def parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run one function in the foreground")
     serve.add_argument("function", help="role, e.g. code-reviewer")
     serve.add_argument("variant", choices=VARIANTS)
-    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("PORT", "8080")),
+        help="loopback port (default $PORT, else 8080; 0: any free one, printed)",
+    )
     serve.set_defaults(handler=_serve)
 
     up = commands.add_parser("up", help="run the local Knative platform from knative/ manifests")

@@ -56,7 +56,7 @@ def test_demo_reviews_the_sample_repository_through_the_broker(
     assert out.count("# Report: Review the sample repository") == 2
     assert out.count("Scripted summary: five bugs found") == 2
     assert "inventory.py:15" in out
-    assert out.count("**Repository check (Job)**: completed") == 2  # a local Job, per variant
+    assert out.count("| Repository check (Job) | completed |") == 2  # a local Job, per variant
     for function in ("orchestrator", "code-reviewer", "cluster-operator", "reporter"):
         row = next(line for line in out.splitlines() if line.startswith(function))
         assert row.count(" s") == 4, row  # cold start and event → reply, both variants
