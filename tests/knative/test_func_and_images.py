@@ -1,33 +1,25 @@
-"""func.yaml per function agrees with the cluster overlay; each variant's Containerfile
-builds what the issue asks (checked by reading it: no image builder runs here)."""
+"""func.yaml per function agrees with the cluster overlay (its Service and its Triggers)
+and with func's schema; each variant's Containerfile builds what the issue asks (checked
+by reading it: no image builder runs here)."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
 import yaml
+from jsonschema import Draft202012Validator
 
 from localknative.kustomize import build
 from localknative.paths import REPO
 
+from .subscriptions import subscriptions
+
 FUNCS = sorted((REPO / "knative" / "func").glob("*/func.yaml"))
 ROLE_PACKAGES = sorted(p.parent.name for p in (REPO / "functions").glob("*/role.py"))
-_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-# func's schema (knative/func schema/func_yaml-schema.json): the fields we write.
-_TOP = {
-    "specVersion",
-    "name",
-    "runtime",
-    "namespace",
-    "image",
-    "created",
-    "invoke",
-    "run",
-    "deploy",
-}
-_DEPLOY = {"namespace", "serviceAccountName", "healthEndpoints", "labels", "options"}
+FUNC_SCHEMA = json.loads((REPO / "knative" / "func" / "func.schema.json").read_text())
 
 
 def _cluster_services() -> dict[str, dict]:
@@ -39,6 +31,16 @@ def _cluster_services() -> dict[str, dict]:
     }
 
 
+def _cluster_triggers() -> dict[str, list[dict]]:
+    """Service name → the Triggers that deliver to it."""
+    triggers: dict[str, list[dict]] = {}
+    for resource in build(REPO / "knative" / "overlays" / "cluster"):
+        if resource.document["kind"] == "Trigger":
+            name = resource.document["spec"]["subscriber"]["ref"]["name"]
+            triggers.setdefault(name, []).append(resource.document)
+    return triggers
+
+
 def test_one_func_yaml_per_function() -> None:
     assert sorted(p.parent.name for p in FUNCS) == sorted(_cluster_services())
 
@@ -46,9 +48,10 @@ def test_one_func_yaml_per_function() -> None:
 @pytest.mark.parametrize("path", FUNCS, ids=lambda p: p.parent.name)
 def test_func_yaml_matches_the_cluster_service(path: Path) -> None:
     func = yaml.safe_load(path.read_text())
-    assert {"specVersion", "created"} <= set(func) <= _TOP, path
-    assert set(func["deploy"]) <= _DEPLOY and func["invoke"] in ("http", "cloudevent")
-    assert _NAME.match(func["name"]) and func["name"] == path.parent.name
+    func["created"] = str(func["created"])  # YAML reads an unquoted timestamp as one
+    problems = [e.message for e in Draft202012Validator(FUNC_SCHEMA).iter_errors(func)]
+    assert problems == [], problems
+    assert func["name"] == path.parent.name
     service = _cluster_services()[func["name"]]
     template = service["spec"]["template"]
     container = template["spec"]["containers"][0]
@@ -68,6 +71,25 @@ def test_func_yaml_matches_the_cluster_service(path: Path) -> None:
     limits = dict(resources["limits"])
     assert limits.pop("concurrency") == template["spec"]["containerConcurrency"]
     assert limits == container["resources"]["limits"]
+
+
+@pytest.mark.parametrize("path", FUNCS, ids=lambda p: p.parent.name)
+def test_func_deploy_subscribes_to_what_the_triggers_deliver(path: Path) -> None:
+    func = yaml.safe_load(path.read_text())
+    triggers = _cluster_triggers()[func["name"]]
+    expected = [sub for trigger in triggers for sub in subscriptions(trigger)]
+    assert func["deploy"]["subscriptions"] == expected, func["deploy"]["subscriptions"]
+
+
+def test_a_trigger_filter_func_cannot_express_is_refused_not_dropped() -> None:
+    trigger = {"spec": {"broker": "default", "filters": [{"cesql": "source LIKE '/x%'"}]}}
+    with pytest.raises(ValueError, match="no func subscription"):
+        subscriptions(trigger)
+    own = {"cesql": "binksvariant = 'agno' AND type IN ('a', 'b')"}
+    assert subscriptions({"spec": {"broker": "default", "filters": [own]}}) == [
+        {"source": "default", "filters": {"binksvariant": "agno", "type": "a"}},
+        {"source": "default", "filters": {"binksvariant": "agno", "type": "b"}},
+    ]
 
 
 @pytest.mark.parametrize("role", ROLE_PACKAGES)
