@@ -174,4 +174,6 @@ class Dispatcher:
                 f"kn func invoke --format cloudevent --type {self.role.request_type} "
                 f"--data '{json.dumps(example)}'"
             ),
+            # the local twin: `binks invoke` sends the request type by default
+            "try_locally": f"binks invoke {self.service} --data '{json.dumps(example)}'",
         }

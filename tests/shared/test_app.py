@@ -134,6 +134,7 @@ def test_kn_func_invoke_default_event_teaches_the_contract(client: FlaskClient) 
     assert "dev.binks.review.requested" in body["reason"]
     assert body["details"]["example_data"]["repository"]
     assert body["details"]["try"].startswith("kn func invoke --format cloudevent --type")
+    assert body["details"]["try_locally"].startswith("binks invoke "), body["details"]
 
 
 def test_kn_func_invoke_default_http_body_names_the_fields(client: FlaskClient) -> None:
