@@ -25,6 +25,9 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
+import urllib.request
+import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -123,23 +126,64 @@ def assess(events: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _control(platform: Any, path: str) -> bytes:
+    """GET one control API path of ``platform`` (a RunningPlatform), with its credential."""
+    request = urllib.request.Request(platform.url + path, headers=platform.auth())
+    with urllib.request.urlopen(request, timeout=60) as answer:
+        return answer.read()
+
+
+def task_events(platform: Any, task: str) -> list[dict[str, Any]]:
+    """Every event of ``task`` in the platform's log (one page: a task has a few dozen)."""
+    query = urllib.parse.urlencode({"task": task, "limit": 500})
+    return json.loads(_control(platform, f"/_binks/events?{query}"))["events"]
+
+
+def publish_task(platform: Any) -> str:
+    """POST the demo's task to the broker as a binary-mode CloudEvent; its task id."""
+    task = str(uuid.uuid4())
+    headers = {
+        "Content-Type": "application/json",
+        "ce-specversion": "1.0",
+        "ce-id": task,
+        "ce-source": "/binks/quality",
+        "ce-type": "dev.binks.task.requested",
+        "ce-binkstask": task,
+    }
+    body = {"goal": GOAL, "repository": "sample-repo", "namespace": "default"}
+    request = urllib.request.Request(
+        f"{platform.url}/default/default", json.dumps(body).encode(), headers, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=60) as answer:
+        answer.read()
+    return task
+
+
+def wait_for_reports(platform: Any, task: str, timeout_s: float) -> None:
+    """Until both variants published their report (polling the event log)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        kinds = [row["attributes"]["type"] for row in task_events(platform, task)]
+        if kinds.count("dev.binks.report.published") >= 2:
+            return
+        time.sleep(1)
+    raise TimeoutError(f"no two reports for task {task} within {timeout_s:.0f} s")
+
+
 def chain_events(platform: Any, task: str) -> dict[str, dict[str, Any]]:
     """variant → (event type → data) for every event of ``task`` (the first of each type)."""
-    from binks import client
-
     chains: dict[str, dict[str, Any]] = {}
-    for row in client.all_events(platform, task=task):
+    for row in task_events(platform, task):
         variant = row["attributes"].get("binksvariant")
         if variant is None:
             continue
-        data = json.loads(client.event_data(platform, row["seq"]) or b"null")
+        data = json.loads(_control(platform, f"/_binks/events/{row['seq']}/data") or b"null")
         chains.setdefault(variant, {}).setdefault(row["attributes"]["type"], data)
     return chains
 
 
 def one_run(timeout_s: float) -> dict[str, Any]:
     """A fresh model server and platform, one task through both chains; the assessment."""
-    from binks import client
     from localknative.launch import start_platform
     from modelserver.selection import start_embedded
 
@@ -151,15 +195,9 @@ def one_run(timeout_s: float) -> dict[str, Any]:
         env = {**model.functions_env(), "BINKS_CLUSTER": "local"}
         env["BINKS_ALLOWED_NAMESPACES"] = "default"
         running = start_platform(state, env=env, log=subprocess.DEVNULL)
-        platform = client.Platform(running.url, state)
-        request = {"goal": GOAL, "repository": "sample-repo", "namespace": "default"}
-        body = json.dumps(request).encode()
-        sent = client.send(
-            platform, "broker:default", "dev.binks.task.requested", "/binks/quality", body, {}
-        )
-        task = sent["binkstask"]
-        client.wait_for(platform, "dev.binks.report.published", task, timeout_s, count=2)
-        chains = chain_events(platform, task)
+        task = publish_task(running)
+        wait_for_reports(running, task, timeout_s)
+        chains = chain_events(running, task)
     finally:
         if running:
             running.stop()

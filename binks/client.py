@@ -175,10 +175,12 @@ def wait_for(
     after: int = 0,
     count: int = 1,
     on_line: Callable[[str], None] = lambda line: None,
+    line_of: Callable[[dict[str, Any], float], str] = waiting.progress_line,
 ) -> waiting.Answers:
     """The first ``count`` answers in ``task``: events of the given type(s) or their
     ``...failed`` siblings, each with its whole ``data`` (text); ClientError on timeout.
-    ``on_line`` gets the task's events as they happen (``waiting.wait``)."""
+    ``on_line`` gets the task's events as they happen, as ``line_of`` writes them
+    (``waiting.wait``)."""
     types = (types,) if isinstance(types, str) else types
 
     def rows_after(seq: int) -> list[dict[str, Any]]:
@@ -188,7 +190,7 @@ def wait_for(
         return event_data(platform, seq).decode("utf-8", "replace")
 
     try:
-        return waiting.wait(rows_after, data_of, types, count, timeout_s, after, on_line)
+        return waiting.wait(rows_after, data_of, types, count, timeout_s, after, on_line, line_of)
     except waiting.WaitTimeout as problem:
         raise ClientError(f"{problem} for task {task}") from None
 

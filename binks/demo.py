@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from binks import client
+from binks import client, waiting
 from events import (
     CLUSTER_INSPECT_REQUESTED,
     CLUSTER_JOB_REQUESTED,
@@ -90,7 +90,13 @@ def choose_model(scripted: bool) -> tuple[dict[str, str], Callable[[], None]]:
         print(f"==> model: Ollama at {chosen.url}, model {env['BINKS_MODEL']!r}")
         return env, chosen.stop
     print(f"==> model: none answers; started the EMBEDDED model server at {chosen.url}")
-    print("    (gemma3:270m, a small base model: the chain is real, the review quality is not)")
+    print(
+        "    gemma3:270m, a 270M-parameter model on the CPU: every hop is real, the judgement\n"
+        "    is weak. Expect a few findings, some of them wrong, and terse summaries; an answer\n"
+        "    that copies its prompt is refused and its step says 'failed: <why>'. The reports'\n"
+        "    tables are written from the events, not by the model. For real reviews: ollama\n"
+        "    serve + OLLAMA_HOST, BINKS_MODEL (e.g. qwen2.5:7b)."
+    )
     return env, chosen.stop
 
 
@@ -112,6 +118,59 @@ STEPS = (
         (REPORT_PUBLISHED,),
     ),
 )
+
+
+class Hops:
+    """Each event of the demo's task as a hop of its chain, for the live view: the
+    function that sent it, whether that answer needed a cold start, how long since the
+    function's request, and the outcome (a failure with its reason)."""
+
+    def __init__(self, platform: client.Platform) -> None:
+        self.platform = platform
+        self.seen: list[dict[str, Any]] = []
+        self.cold_shown: dict[str, int] = {}
+
+    def __call__(self, row: dict[str, Any], elapsed_s: float) -> str:
+        previous = self.seen[-1] if self.seen else None
+        self.seen.append(row)
+        attributes = row["attributes"]
+        source = str(attributes.get("source", ""))
+        if not source.startswith("/binks/functions/"):
+            return waiting.progress_line(row, elapsed_s)  # a request from a person
+        service = source.rsplit("/", 1)[-1]
+        kind = str(attributes.get("type"))
+        same_answer = previous is not None and previous["attributes"].get("source") == source
+        start = "" if same_answer else self._start(service)
+        took = "" if same_answer else self._took(row, service)
+        outcome = "ok"
+        if kind.endswith(".failed"):
+            data = json.loads(client.event_data(self.platform, row["seq"]) or b"{}")
+            outcome = f"FAILED: {str(data.get('reason', 'no reason given'))[:160]}"
+        return f"  {elapsed_s:6.1f}s  {service:<24} {start:<11} {took:>8}  {kind}  {outcome}"
+
+    def _start(self, service: str) -> str:
+        """``cold 3.1 s`` when the service has a cold start not shown yet, else ``warm``."""
+        cold = next(
+            (row["cold_starts_s"] for row in client.ps(self.platform) if row["service"] == service),
+            [],
+        )
+        shown = self.cold_shown.get(service, 0)
+        if len(cold) > shown:
+            self.cold_shown[service] = len(cold)
+            return f"cold {cold[-1]:.1f} s"
+        return "warm"
+
+    def _took(self, row: dict[str, Any], service: str) -> str:
+        """Seconds since the newest event before ``row`` that asks this function."""
+        function, variant = service.rsplit("-", 1)
+        starts = {t for _, f, began, _ in STEPS if f == function for t in began}
+        asked = [
+            e["accepted_at"]
+            for e in self.seen[:-1]
+            if e["attributes"].get("type") in starts
+            and e["attributes"].get(VARIANT_EXTENSION) in (variant, None)
+        ]
+        return f"{row['accepted_at'] - max(asked):.1f} s" if asked else "-"
 
 
 def timings(events: list[dict[str, Any]], services: list[dict[str, Any]]) -> list[list[str]]:
@@ -201,7 +260,8 @@ def main(
             f"==> published {TASK_REQUESTED} (no binksvariant: one chain per variant), "
             f"binkstask={task}\n    orchestrator → code reviewer + cluster operator (inspection, "
             "a Job) → reporter;"
-            " waiting for both reports; the task's events as they happen:",
+            " waiting for both reports; the task's events as they happen\n"
+            "    (time, function, cold start or warm, seconds since its request, event, outcome):",
             flush=True,
         )
         reports = client.wait_for(
@@ -211,6 +271,7 @@ def main(
             1800,
             count=2,
             on_line=lambda line: print(line, flush=True),
+            line_of=Hops(platform),
         ).found
         reports.sort(key=lambda r: r["attributes"].get(VARIANT_EXTENSION, ""))
         width = max(40, (shutil.get_terminal_size((160, 40)).columns - 3) // 2)

@@ -62,13 +62,14 @@ def wait(
     timeout_s: float,
     after: int = 0,
     on_line: Callable[[str], None] = lambda line: None,
+    line_of: Callable[[dict[str, Any], float], str] = progress_line,
 ) -> Answers:
     """Until ``count`` answers arrived: events of a ``wanted`` type, or their ``...failed``
     sibling (a failed answer counts: the function will not answer again).
 
     ``rows_after(seq)`` lists the task's events after ``seq``, oldest first; ``data_of``
-    reads one event's data; ``on_line`` gets a line per event of the task and a
-    heartbeat while nothing happens. WaitTimeout after ``timeout_s``."""
+    reads one event's data; ``on_line`` gets a line per event of the task (``line_of``
+    writes it) and a heartbeat while nothing happens. WaitTimeout after ``timeout_s``."""
     failures = {failure_of(kind) for kind in wanted} - set(wanted)
     started = last_line = time.monotonic()
     answers, cursor = Answers(), after
@@ -80,7 +81,7 @@ def wait(
             )
         for row in rows_after(cursor):
             cursor = max(cursor, row["seq"])
-            on_line(progress_line(row, time.monotonic() - started))
+            on_line(line_of(row, time.monotonic() - started))
             last_line = time.monotonic()
             kind = row["attributes"].get("type")
             if row["origin"] not in ("ingress", "reply") or answers.count >= count:

@@ -10,6 +10,7 @@ answered, so a chain never just hangs.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -170,12 +171,34 @@ def results_markdown(state: TaskState) -> list[str]:
     job = state.parts.get(CLUSTER_JOB_COMPLETED)
     if job:
         lines += ["", f"## Job {job['name']}", ""]
-        lines.append(
-            f"`{job['image']}` in {job['namespace']}: **{job['outcome']}** after "
-            f"{job['elapsed_ms'] / 1000:.1f} s. The end of its log:"
-        )
-        lines += ["", "```", *job["logs"].splitlines()[-10:], "```"]
+        said = f"`{job['image']}` in {job['namespace']}: **{job['outcome']}** after "
+        said += f"{job['elapsed_ms'] / 1000:.1f} s."
+        check = repository_check(job["logs"])
+        if check:
+            lines.append(f"{said} {check}")
+        else:
+            lines += [f"{said} The end of its log:", "", "```"]
+            lines += [*job["logs"].splitlines()[-10:], "```"]
     return lines
+
+
+def repository_check(logs: str) -> str:
+    """The worker's result line (``python -m functions.worker check``) in words; empty
+    when the log does not end with one."""
+    last = (logs.strip().splitlines() or [""])[-1]
+    try:
+        result = json.loads(last)
+    except ValueError:
+        return ""
+    if not isinstance(result, dict) or not {"files", "python_lines"} <= result.keys():
+        return ""
+    errors = result.get("syntax_errors_total", 0)
+    problems = f"{errors} syntax errors" if errors else "no syntax errors"
+    cut = " (stopped at its limits: partly checked)" if result.get("truncated") else ""
+    return (
+        f"The repository check read {result['files']} files: {result['python_lines']} lines "
+        f"of Python, {problems}{cut}."
+    )
 
 
 def render_markdown(state: TaskState, steps: list[dict], summary: str, context: Context) -> str:

@@ -51,7 +51,10 @@ def test_demo_reviews_the_sample_repository_through_the_broker(
     assert f"127.0.0.1:{taken}: Address already in use" in out and "takes a free port" in out
     assert "(started by this demo)" in out and f":{taken} (started" not in out
     # the chains as they happen, before the reports
-    assert "dev.binks.task.planned  from orchestrator-agno (agno)" in out
+    hops = [line.split() for line in out.splitlines() if "dev.binks.report.published" in line]
+    # each reporter's hop: service, cold start or warm, seconds since asked, event, outcome
+    assert sorted(hop[1] for hop in hops) == ["reporter-agno", "reporter-crewai"], hops
+    assert all(hop[2] in ("cold", "warm") and hop[-1] == "ok" for hop in hops), hops
     assert "SCRIPTED Ollama-API server" in out
     assert out.count("# Report: Review the sample repository") == 2
     assert out.count("Scripted summary: five bugs found") == 2

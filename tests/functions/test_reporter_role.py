@@ -264,3 +264,13 @@ def test_every_recorded_event_and_the_clock_tick_have_a_handler() -> None:
         TASK_FAILED,
         PING,
     }
+
+
+def test_the_repository_check_is_reported_in_words() -> None:
+    from functions.reporter.role import repository_check
+
+    line = '{"files": 3, "python_lines": 42, "syntax_errors_total": 1, "truncated": false}'
+    assert repository_check("starting\n" + line + "\n") == (
+        "The repository check read 3 files: 42 lines of Python, 1 syntax errors."
+    )
+    assert repository_check("killed\n") == ""
