@@ -5,7 +5,10 @@ an empty event log, one task published to the broker, both variants' chains to t
 reports. Then each variant's report and review are read for:
 
 - **placeholder text**: template slots copied from a prompt (``<one or two sentences>``)
-  or a model server's instruction to the model reaching an event;
+  or a model server's instruction to the model, in what the chain presents as content:
+  every string of its events except failure ``reason`` fields and the report's Markdown
+  (built from those same fields; a reason is the runtime's diagnosis and may quote the
+  answer it refused: "it copies its prompt instead of answering: '<file>'");
 - **repeated sentences**: a sentence the model wrote twice or more in one report
   (summaries, findings, observations: the text the model wrote, not the report's frame);
 - **located findings**: a review with at least one finding whose path exists in the
@@ -108,7 +111,14 @@ def assess(events: Mapping[str, Any]) -> dict[str, Any]:
     report = events.get("dev.binks.report.published") or {}
     review = events.get("dev.binks.review.completed")
     findings = (review or {}).get("findings", [])
-    every_text = [text for data in events.values() for text in strings(data)]
+    every_text = [
+        text
+        for data in events.values()
+        if isinstance(data, Mapping)
+        for key, value in data.items()
+        if key not in ("reason", "markdown")
+        for text in strings(value)
+    ]
     return {
         "report": bool(report),
         "placeholders": placeholders(every_text),

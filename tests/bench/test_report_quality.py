@@ -68,3 +68,9 @@ def test_assess_and_totals_count_per_variant() -> None:
     assert counts["agno"]["with_placeholders"] == 1
     assert counts["agno"]["reviews_with_located_finding"] == 1
     assert "| agno | 1/1 | 1 | 0 | 1/1 | 1/1 |" in table(counts, 1)
+
+
+def test_a_failure_reason_quoting_a_refused_answer_is_not_placeholder_text() -> None:
+    reason = "the model's answer is not a valid review: it copies its prompt: '<file>'"
+    events = {"dev.binks.review.failed": {"reason": reason, "repository": "sample-repo"}}
+    assert assess(events)["placeholders"] == []
