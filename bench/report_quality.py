@@ -132,7 +132,7 @@ def assess(events: Mapping[str, Any]) -> dict[str, Any]:
         "findings": len(findings),
         "located_findings": sum(located(f) for f in findings),
         "steps": [f"{s.get('type')}: {s.get('status')}" for s in report.get("steps", [])],
-        "markdown": report.get("markdown", ""),
+        "events": dict(events),  # each event's data: the counts can be re-derived later
     }
 
 
