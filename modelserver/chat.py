@@ -55,7 +55,6 @@ class RequestError(ValueError):
 
 
 DEFAULT_MAX_TOOL_ROUNDS = 4
-_LAST_ROUND = "No more tool calls are possible: give your final response now."
 
 
 @dataclass(frozen=True)
@@ -126,8 +125,9 @@ def engine_request(request: ChatRequest) -> dict[str, Any]:
         raise RequestError(str(problem)) from None
     callable_tools = specs
     if specs and tool_rounds(request.messages) >= request.max_tool_rounds:
+        # The grammar alone ends the tool calls: an instruction added to the history
+        # ("no more tool calls...") was copied into answers by a small model.
         callable_tools = []
-        messages.append({"role": "user", "content": _LAST_ROUND})
     schema = (
         tool_answer_schema(callable_tools, request.answer_schema)
         if specs

@@ -19,8 +19,8 @@ from jsonschema import Draft202012Validator
 
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
 #: Instructions a model server or framework gives the model during a run; one of them
-#: in an answer means the model copied its prompt. The embedded server's last-round
-#: instruction is listed (tests/modelserver/test_chat.py holds the two together).
+#: in an answer means the model copied its prompt (the embedded server's last-round
+#: instruction of earlier versions among them).
 MODEL_INSTRUCTIONS = (
     "no more tool calls are possible",
     "give your final response now",

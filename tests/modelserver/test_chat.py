@@ -30,13 +30,6 @@ def test_what_a_request_leaves_out_is_sampled_as_ollama_does() -> None:
     assert (sampling["repeat_last_n"], sampling["temperature"]) == (64, 0.8), sampling
 
 
-def test_the_servers_last_round_instruction_is_one_a_function_refuses_to_publish() -> None:
-    from modelserver.chat import _LAST_ROUND
-    from shared.answers import MODEL_INSTRUCTIONS
-
-    assert any(phrase in _LAST_ROUND.lower() for phrase in MODEL_INSTRUCTIONS), _LAST_ROUND
-
-
 @pytest.mark.parametrize("num_predict", [None, -1, 0])
 def test_unbounded_generation_gets_the_default_cap(num_predict) -> None:
     assert sampling_from_options({"num_predict": num_predict})["max_tokens"] == DEFAULT_NUM_PREDICT
@@ -81,4 +74,5 @@ def test_tools_allow_calls_until_the_round_limit() -> None:
     history += [{"role": "assistant", "content": ""}, {"role": "tool", "content": "r"}]
     closed = engine_request(ChatRequest(history, [TOOL], max_tool_rounds=1))
     assert len(closed["response_format"]["json_schema"]["schema"]["anyOf"]) == 1
-    assert "final response" in closed["messages"][-1]["content"]
+    # only the grammar changes: no instruction a small model could copy into its answer
+    assert closed["messages"][-1] == {"role": "user", "content": "Result of tool:\nr"}, closed
