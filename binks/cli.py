@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import textwrap
 import sys
 from pathlib import Path
 
@@ -306,6 +307,19 @@ def parser() -> argparse.ArgumentParser:
         "demo",
         help="make run: the platform, the model, one task through all four roles, both "
         "variants live, then the two reports side by side",
+        description=textwrap.fill(
+            "What `make run` runs. Uses Ollama at $OLLAMA_HOST when one answers, "
+            "else starts the embedded model server (gemma3:270m); starts its own platform (on "
+            "a free port when --port is taken, never someone else's); publishes one task to the "
+            "broker, prints each hop of both chains as it happens, then the two reports side by "
+            "side and each function's cold start and time in the chain. With a terminal it keeps "
+            "serving until Ctrl-C; everything it started and wrote is removed when it ends.",
+            88,
+        ),
+        epilog="examples:\n  binks demo\n  binks demo --scripted --exit      canned answers, "
+        "stop after the reports\n  OLLAMA_HOST=http://127.0.0.1:11434 BINKS_MODEL=qwen2.5:7b "
+        "binks demo",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     demo.add_argument(
         "--repository", default="sample-repo", help="a repository under workspace/ to review"
