@@ -30,6 +30,8 @@ MODEL_INSTRUCTIONS = (
 #: A template slot: lower-case words in angle brackets (``<what is wrong and why>``).
 _SLOT = re.compile(r"<[a-z][a-z0-9 ,'|/_-]{0,58}>")
 _WORD = re.compile(r"[a-z0-9']+")
+#: A string that says something has a letter or a digit ("},", ":{" do not).
+_WORDY = re.compile(r"\w")
 #: A run of this many words of the instructions, copied into an answer, is an echo.
 ECHO_WORDS = 10
 
@@ -98,12 +100,16 @@ def copied_text(answer: Mapping[str, Any], instructions: str = "") -> list[str]:
 
 
 def read_answer(text: str, schema: Mapping[str, Any], instructions: str = "") -> dict[str, Any]:
-    """The JSON object in ``text``, checked against ``schema`` and for text copied from
-    the prompt (:func:`copied_text`); else :class:`UnusableAnswer`."""
+    """The JSON object in ``text``, checked against ``schema``, for text copied from the
+    prompt (:func:`copied_text`) and for strings of punctuation only; else
+    :class:`UnusableAnswer`."""
     answer = parse_json_answer(text)
     check_answer(answer, schema)
     copied = copied_text(answer, instructions)
     if copied:
         quoted = ", ".join(repr(snippet) for snippet in dict.fromkeys(copied))
         raise UnusableAnswer(f"it copies its prompt instead of answering: {quoted}"[:500])
+    empty = [repr(text) for text in _strings(answer) if text and not _WORDY.search(text)]
+    if empty:
+        raise UnusableAnswer(f"it says nothing in {', '.join(empty[:3])}"[:500])
     return answer

@@ -271,7 +271,8 @@ def run_step(
     text = runner.run(task)
     context = replace(context, elapsed_ms=round((time.monotonic() - started) * 1000))
     try:
-        answer = read_answer(text, schema, step.instructions)
+        # the role's goal is in the prompt too (crewai shows it as the agent's goal)
+        answer = read_answer(text, schema, f"{role.goal}\n{step.instructions}")
     except UnusableAnswer as problem:
         if isinstance(step.on_unusable_answer, FailedReply):
             return step.on_unusable_answer.reply(data, context, str(problem))

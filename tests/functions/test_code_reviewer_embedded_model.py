@@ -2,7 +2,10 @@
 
 The model is a 270M base model, so the findings are not good; what must hold is
 that the whole chain is real (framework → Ollama API → llama.cpp → tools) and
-that the reply is a schema-valid ``dev.binks.review.completed`` event.
+that the reply is a schema-valid event: ``dev.binks.review.completed``, or
+``dev.binks.review.failed`` when the runtime refused the answer (one that copies its
+prompt or says nothing), with that reason. Which one a given prompt gets from this
+model is the model's business; ``bench/report_quality.py`` counts them over runs.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import json
 import pytest
 
 from binks.demo import send_review
-from events import REVIEW_COMPLETED, VARIANTS, validate_data
+from events import REVIEW_COMPLETED, REVIEW_FAILED, VARIANTS, validate_data
 from localknative.instances import FunctionProcess, FunctionSpec
 
 pytestmark = [pytest.mark.process, pytest.mark.model]
@@ -32,9 +35,12 @@ def test_variant_completes_a_schema_valid_review(variant: str, embedded_model) -
         status, headers, data = send_review(instance.url, "sample-repo", task)
     lowered = {k.lower(): v for k, v in headers.items()}
     assert status == 200, data
-    assert lowered["ce-type"] == REVIEW_COMPLETED
+    assert lowered["ce-type"] in (REVIEW_COMPLETED, REVIEW_FAILED), lowered
     assert lowered["ce-binksvariant"] == variant
-    validate_data(REVIEW_COMPLETED, data)
+    validate_data(lowered["ce-type"], data)
+    if lowered["ce-type"] == REVIEW_FAILED:
+        assert data["error"] == "invalid_model_answer", data
+        assert data["reason"].startswith("the model's answer is not a valid review: "), data
     turns = [
         json.loads(line)
         for line in embedded_model.log_path.read_text().splitlines()

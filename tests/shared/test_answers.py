@@ -102,3 +102,10 @@ def test_an_answer_that_copies_its_prompt_is_unusable(answer: dict, copied: str)
 )
 def test_an_answer_in_its_own_words_is_read(text: str) -> None:
     assert read_answer(json.dumps({"s": text}), SCHEMA_TEXT, INSTRUCTIONS) == {"s": text}
+
+
+@pytest.mark.parametrize("text", ["},", ":{", " - "])
+def test_a_string_of_punctuation_says_nothing(text: str) -> None:
+    with pytest.raises(UnusableAnswer, match="says nothing"):
+        read_answer(json.dumps({"s": text}), SCHEMA_TEXT)
+    assert read_answer(json.dumps({"s": ""}), SCHEMA_TEXT) == {"s": ""}  # empty: the schema's call
