@@ -12,7 +12,10 @@ reports. Then each variant's report and review are read for:
 - **repeated sentences**: a sentence the model wrote twice or more in one report
   (summaries, findings, observations: the text the model wrote, not the report's frame);
 - **located findings**: a review with at least one finding whose path exists in the
-  sample repository and whose line is within that file.
+  sample repository and whose line is within that file;
+- **known bugs**: a review with at least one finding within one line of a bug the sample
+  repository is known to have (the five the scripted review lists). Located is not
+  right: this is the nearest to "right" a count can get without reading the messages.
 
 ``python -m bench.report_quality --runs 5`` writes ``bench/results/<time>-report-quality.json``
 and prints the counts. Quality, not speed: nothing here is timed against a target.
@@ -36,6 +39,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from modelserver.sample_answers import SAMPLE_REVIEW
+
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "workspace" / "sample-repo"
 RESULTS = REPO / "bench" / "results"
@@ -50,6 +55,8 @@ PLACEHOLDER = re.compile(
 )
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 MIN_SENTENCE = 12  # shorter fragments ("None.", "OK.") repeat innocently
+#: (path, line) of each known bug of the sample repository.
+KNOWN_BUGS = tuple((f["path"], f["line"]) for f in SAMPLE_REVIEW["findings"])
 
 
 def strings(value: Any) -> Iterable[str]:
@@ -88,6 +95,14 @@ def located(finding: Mapping[str, Any], root: Path = SAMPLE) -> bool:
         return False
     line = finding.get("line")
     return isinstance(line, int) and 1 <= line <= len(path.read_text().splitlines())
+
+
+def near_known_bug(finding: Mapping[str, Any]) -> bool:
+    """Whether the finding points within one line of a known bug of the sample."""
+    line = finding.get("line")
+    return isinstance(line, int) and any(
+        finding.get("path") == path and abs(line - known) <= 1 for path, known in KNOWN_BUGS
+    )
 
 
 def model_written(events: Mapping[str, Any]) -> list[str]:
@@ -131,6 +146,7 @@ def assess(events: Mapping[str, Any]) -> dict[str, Any]:
         "review_reason": (events.get("dev.binks.review.failed") or {}).get("reason", ""),
         "findings": len(findings),
         "located_findings": sum(located(f) for f in findings),
+        "known_bug_findings": sum(near_known_bug(f) for f in findings),
         "steps": [f"{s.get('type')}: {s.get('status')}" for s in report.get("steps", [])],
         "events": dict(events),  # each event's data: the counts can be re-derived later
     }
@@ -232,6 +248,7 @@ def totals(runs: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
                     "with_repeated_sentences": 0,
                     "reviews_completed": 0,
                     "reviews_with_located_finding": 0,
+                    "reviews_with_known_bug": 0,
                 },
             )
             row["reports"] += seen["report"]
@@ -239,6 +256,7 @@ def totals(runs: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
             row["with_repeated_sentences"] += bool(seen["repeated"])
             row["reviews_completed"] += seen["review"] == "completed"
             row["reviews_with_located_finding"] += seen["located_findings"] > 0
+            row["reviews_with_known_bug"] += seen.get("known_bug_findings", 0) > 0
     return out
 
 
@@ -246,14 +264,15 @@ def table(counts: dict[str, dict[str, int]], runs: int) -> str:
     """The counts as a Markdown table."""
     head = (
         "| variant | reports | with placeholder text | with repeated sentences "
-        "| reviews completed | reviews with ≥ 1 located finding |"
+        "| reviews completed | reviews with ≥ 1 located finding | reviews with ≥ 1 known bug |"
     )
-    lines = [head, "|---|---|---|---|---|---|"]
+    lines = [head, "|---|---|---|---|---|---|---|"]
     for variant, row in sorted(counts.items()):
         lines.append(
             f"| {variant} | {row['reports']}/{runs} | {row['with_placeholders']} "
             f"| {row['with_repeated_sentences']} | {row['reviews_completed']}/{runs} "
-            f"| {row['reviews_with_located_finding']}/{runs} |"
+            f"| {row['reviews_with_located_finding']}/{runs} "
+            f"| {row.get('reviews_with_known_bug', 0)}/{runs} |"
         )
     return "\n".join(lines)
 
@@ -272,7 +291,8 @@ def main(argv: list[str] | None = None) -> int:
         for variant, seen in run["variants"].items():
             print(
                 f"    {variant}: review {seen['review']}, {seen['findings']} findings "
-                f"({seen['located_findings']} located), placeholders {seen['placeholders'][:3]}, "
+                f"({seen['located_findings']} located, {seen['known_bug_findings']} at a known "
+                f"bug), placeholders {seen['placeholders'][:3]}, "
                 f"repeated {len(seen['repeated'])}",
                 flush=True,
             )

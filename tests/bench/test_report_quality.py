@@ -67,7 +67,8 @@ def test_assess_and_totals_count_per_variant() -> None:
     counts = totals([{"variants": {"agno": seen}}])
     assert counts["agno"]["with_placeholders"] == 1
     assert counts["agno"]["reviews_with_located_finding"] == 1
-    assert "| agno | 1/1 | 1 | 0 | 1/1 | 1/1 |" in table(counts, 1)
+    assert counts["agno"]["reviews_with_known_bug"] == 1  # pricing.py:12
+    assert "| agno | 1/1 | 1 | 0 | 1/1 | 1/1 | 1/1 |" in table(counts, 1)
 
 
 def test_a_failure_reason_quoting_a_refused_answer_is_not_placeholder_text() -> None:
