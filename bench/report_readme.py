@@ -32,7 +32,10 @@ def render_readme(document: dict[str, Any], source: str) -> str:
         BEGIN,
         f"Measured by `make bench` (`{source}`; {machine['cpu']}, "
         f"{machine['cores']} cores, commit `{machine['commit']}`). "
-        "Medians; spread and every other figure in `bench/results/latest.md`.",
+        "Medians; spread and every other figure in `bench/results/latest.md`. The *seed* "
+        "columns are the figures the project started from, as its founding brief claimed "
+        "them (no method or machine given): the targets to check, not measurements; the "
+        "*measured* columns are this run.",
         "",
         "| code reviewer | seed agno | seed crewai | measured agno | measured crewai "
         "| crewai / agno |",
