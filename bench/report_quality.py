@@ -53,6 +53,9 @@ PLACEHOLDER = re.compile(
     r"|answer with ONLY one JSON object",
     re.IGNORECASE,
 )
+#: An empty format slot (``The team did {} for their task``): placeholder text in a
+#: summary; in a finding's message ``{}`` may be the code under review.
+EMPTY_SLOT = re.compile(r"\{\s*\}")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 MIN_SENTENCE = 12  # shorter fragments ("None.", "OK.") repeat innocently
 #: (path, line) of each known bug of the sample repository.
@@ -71,9 +74,11 @@ def strings(value: Any) -> Iterable[str]:
             yield from strings(item)
 
 
-def placeholders(texts: Iterable[str]) -> list[str]:
-    """The placeholder snippets found in ``texts`` (empty: none)."""
-    return [match.group(0) for text in texts for match in PLACEHOLDER.finditer(text)]
+def placeholders(texts: Iterable[str], summaries: Iterable[str] = ()) -> list[str]:
+    """The placeholder snippets found in ``texts``, and empty ``{}`` slots in
+    ``summaries`` (empty: none)."""
+    found = [match.group(0) for text in texts for match in PLACEHOLDER.finditer(text)]
+    return found + [m.group(0) for text in summaries for m in EMPTY_SLOT.finditer(text)]
 
 
 def sentences(text: str) -> list[str]:
@@ -103,6 +108,16 @@ def near_known_bug(finding: Mapping[str, Any]) -> bool:
     return isinstance(line, int) and any(
         finding.get("path") == path and abs(line - known) <= 1 for path, known in KNOWN_BUGS
     )
+
+
+def summaries(events: Mapping[str, Any]) -> list[str]:
+    """The summaries the model wrote in one chain."""
+    kinds = ("report.published", "review.completed", "cluster.inspect.completed")
+    return [
+        str((events.get(f"dev.binks.{kind}") or {}).get("summary", ""))
+        for kind in kinds
+        if events.get(f"dev.binks.{kind}")
+    ]
 
 
 def model_written(events: Mapping[str, Any]) -> list[str]:
@@ -136,7 +151,7 @@ def assess(events: Mapping[str, Any]) -> dict[str, Any]:
     ]
     return {
         "report": bool(report),
-        "placeholders": placeholders(every_text),
+        "placeholders": placeholders(every_text, summaries(events)),
         "repeated": repeated_sentences(model_written(events)),
         "review": "completed"
         if review

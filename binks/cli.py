@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import textwrap
 import sys
+import textwrap
 from pathlib import Path
 
 from events import VARIANTS

@@ -93,13 +93,14 @@ def review_completed(
     data: Mapping[str, Any], answer: dict[str, Any], context: Context, config: None
 ) -> Reply:
     """The findings, each once (at most the request's ``max_findings``), and the facts
-    of the run."""
-    seen: set[tuple[str, int, str]] = set()
+    of the run. A message the answer repeats is one claim, kept at its first place: a
+    small model loops on one sentence across lines it never read."""
+    seen: set[str] = set()
     findings = []
     for finding in answer["findings"]:
-        key = (finding["path"], finding["line"], " ".join(finding["message"].lower().split()))
-        if key not in seen:
-            seen.add(key)
+        claim = " ".join(finding["message"].lower().split()).rstrip(".")
+        if claim not in seen:
+            seen.add(claim)
             findings.append(finding)
     result = {
         **common_fields(data, context),

@@ -75,3 +75,14 @@ def test_a_failure_reason_quoting_a_refused_answer_is_not_placeholder_text() -> 
     reason = "the model's answer is not a valid review: it copies its prompt: '<file>'"
     events = {"dev.binks.review.failed": {"reason": reason, "repository": "sample-repo"}}
     assert assess(events)["placeholders"] == []
+
+
+def test_an_empty_format_slot_is_placeholder_text_in_a_summary_only() -> None:
+    events = {
+        "dev.binks.report.published": {"summary": "The team did {} for their task."},
+        "dev.binks.review.completed": {
+            "summary": "One bug.",
+            "findings": [{"path": "pricing.py", "line": 4, "message": "default {} is shared"}],
+        },
+    }
+    assert assess(events)["placeholders"] == ["{}"]

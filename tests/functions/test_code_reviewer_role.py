@@ -58,7 +58,8 @@ def test_the_prompt_refuses_repositories_it_may_not_read(repository: str) -> Non
 
 
 def test_the_reply_caps_findings_and_adds_run_facts() -> None:
-    answer = {"summary": "s", "findings": [{**FINDING, "line": n} for n in range(1, 6)]}
+    findings = [{**FINDING, "line": n, "message": f"m{n}"} for n in range(1, 6)]
+    answer = {"summary": "s", "findings": findings}
     reply = review_completed({"repository": "r", "max_findings": 2}, answer, CONTEXT, None)
     assert reply.type == REVIEW_COMPLETED and not reply.failed
     assert reply.data == {
@@ -66,16 +67,17 @@ def test_the_reply_caps_findings_and_adds_run_facts() -> None:
         "model": "m",
         "variant": "crewai",
         "summary": "s",
-        "findings": [{**FINDING, "line": 1}, {**FINDING, "line": 2}],
+        "findings": findings[:2],
         "duration_ms": 1234,
     }
 
 
 def test_the_reply_names_each_finding_once() -> None:
-    again = {**FINDING, "message": " M ", "severity": "high"}
-    answer = {"summary": "s", "findings": [FINDING, again, {**FINDING, "line": 4}]}
+    again = {**FINDING, "message": " M. ", "severity": "high", "line": 9}
+    other = {**FINDING, "line": 4, "message": "another problem"}
+    answer = {"summary": "s", "findings": [FINDING, again, other]}
     reply = review_completed({"repository": "r"}, answer, CONTEXT, None)
-    assert reply.data["findings"] == [FINDING, {**FINDING, "line": 4}], reply.data["findings"]
+    assert reply.data["findings"] == [FINDING, other], reply.data["findings"]
 
 
 def test_the_answer_schema_is_the_completed_event_s_own_fields() -> None:
