@@ -45,6 +45,7 @@ ANSWER_SCHEMA: dict[str, Any] = {
     "required": ["summary"],
     "additionalProperties": False,
 }
+SEVERITIES = ("critical", "high", "medium", "low", "info")
 STEP_TITLES = {
     "dev.binks.review.requested": "Code review",
     "dev.binks.cluster.inspect.requested": "Cluster inspection",
@@ -231,12 +232,33 @@ def publish_report(
     if not config.store.mark_published(context.task):
         return None  # another delivery published it meanwhile
     _, steps = state.steps(config.clock())
-    return Reply(REPORT_PUBLISHED, report_data(state, steps, answer["summary"], context, data))
+    summary = answer["summary"]
+    if "unusable" in answer:  # the facts instead, and why the model's words are not there
+        summary = f"{facts_summary(state, steps)} (The model's summary was unusable: "
+        summary = (summary + answer["unusable"])[:590] + ".)"
+    return Reply(REPORT_PUBLISHED, report_data(state, steps, summary, context, data))
 
 
 def unusable_summary(problem: str) -> dict[str, Any]:
-    """The report still goes out; its summary says why the model's was not used."""
-    return {"summary": f"(the model's summary was unusable: {problem})"[:600]}
+    """The report still goes out: :func:`publish_report` writes the summary from the facts
+    and says why the model's was not used."""
+    return {"summary": "", "unusable": problem}
+
+
+def facts_summary(state: TaskState, steps: list[dict[str, Any]]) -> str:
+    """One sentence of facts: how many steps completed, what the review found."""
+    done = sum(step["status"] == "completed" for step in steps)
+    text = f"{done} of {len(steps)} steps completed"
+    review = state.parts.get(REVIEW_COMPLETED)
+    if review:
+        severities = [f["severity"] for f in review["findings"]]
+        worst = next((s for s in SEVERITIES if s in severities), None)
+        found = f"{len(severities)} findings, the worst {worst}" if worst else "no findings"
+        text += f"; the code review reported {found}"
+    failed = [STEP_TITLES.get(s["type"], s["type"]) for s in steps if s["status"] != "completed"]
+    if failed:
+        text += f"; not completed: {', '.join(failed)}"
+    return text + "."
 
 
 def report_data(

@@ -177,8 +177,9 @@ def test_an_unusable_summary_still_publishes_the_report_saying_so(reporter) -> N
     reply = reporter.handle(REVIEW_COMPLETED, REVIEW, answer='{"summary": ""}')
     assert reply.type == REPORT_PUBLISHED and not reply.failed
     assert reply.data["summary"] == (
-        "(the model's summary was unusable: summary: '' should be non-empty)"
-    )
+        "1 of 1 steps completed; the code review reported 1 findings, the worst high. "
+        "(The model's summary was unusable: summary: '' should be non-empty.)"
+    ), reply.data["summary"]
 
 
 def test_a_clock_tick_reports_tasks_whose_steps_never_answered(reporter: Reporter) -> None:
@@ -247,9 +248,9 @@ def test_variant_app_with_an_unusable_summary_publishes_the_report(variant, tmp_
     send(client, TASK_PLANNED, PLAN)
     answered = send(client, REVIEW_COMPLETED, REVIEW)
     assert (answered.status, answered.type) == (200, REPORT_PUBLISHED), answered
-    assert answered.data["summary"] == (
-        "(the model's summary was unusable: the answer contains no JSON object)"
-    )
+    assert answered.data["summary"].endswith(
+        "(The model's summary was unusable: the answer contains no JSON object.)"
+    ), answered.data["summary"]
 
 
 def test_every_recorded_event_and_the_clock_tick_have_a_handler() -> None:
