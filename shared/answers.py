@@ -30,8 +30,8 @@ MODEL_INSTRUCTIONS = (
 #: A template slot: lower-case words in angle brackets (``<what is wrong and why>``).
 _SLOT = re.compile(r"<[a-z][a-z0-9 ,'|/_-]{0,58}>")
 _WORD = re.compile(r"[a-z0-9']+")
-#: A string that says something has a letter or a digit ("},", ":{" do not).
-_WORDY = re.compile(r"\w")
+#: A string that says something has a letter ("},", ":{" and "1" do not).
+_WORDY = re.compile(r"[^\W\d_]")
 #: A run of this many words of the instructions, copied into an answer, is an echo.
 ECHO_WORDS = 10
 
@@ -102,7 +102,7 @@ def copied_text(answer: Mapping[str, Any], instructions: str = "") -> list[str]:
 def read_answer(text: str, schema: Mapping[str, Any], instructions: str = "") -> dict[str, Any]:
     """The JSON object in ``text``, checked against ``schema``, for text copied from the
     prompt (:func:`copied_text`) and for strings of punctuation only; else
-    :class:`UnusableAnswer`."""
+    :class:`UnusableAnswer`. Where a lone number is an answer, the schema says integer."""
     answer = parse_json_answer(text)
     check_answer(answer, schema)
     copied = copied_text(answer, instructions)

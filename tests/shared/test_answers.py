@@ -104,7 +104,7 @@ def test_an_answer_in_its_own_words_is_read(text: str) -> None:
     assert read_answer(json.dumps({"s": text}), SCHEMA_TEXT, INSTRUCTIONS) == {"s": text}
 
 
-@pytest.mark.parametrize("text", ["},", ":{", " - "])
+@pytest.mark.parametrize("text", ["},", ":{", " - ", "1"])
 def test_a_string_of_punctuation_says_nothing(text: str) -> None:
     with pytest.raises(UnusableAnswer, match="says nothing"):
         read_answer(json.dumps({"s": text}), SCHEMA_TEXT)
