@@ -30,8 +30,12 @@ MODEL_INSTRUCTIONS = (
 #: A template slot: lower-case words in angle brackets (``<what is wrong and why>``).
 _SLOT = re.compile(r"<[a-z][a-z0-9 ,'|/_-]{0,58}>")
 _WORD = re.compile(r"[a-z0-9']+")
-#: A string that says something has a letter ("},", ":{" and "1" do not).
-_WORDY = re.compile(r"[^\W\d_]")
+#: A string that says something has a letter or a digit ("},", ":{" do not).
+_WORDY = re.compile(r"\w")
+#: Template slots in braces: words (``{team member}``), or two or more empty ``{}`` in one
+#: string (one ``{}`` may be code: "a mutable default {}").
+_BRACE_SLOT = re.compile(r"\{[a-z]+(?: [a-z]+)+\}")
+_EMPTY_SLOT = re.compile(r"\{\s*\}")
 #: A run of this many words of the instructions, copied into an answer, is an echo.
 ECHO_WORDS = 10
 
@@ -84,8 +88,9 @@ def _runs(text: str) -> set[tuple[str, ...]]:
 
 def copied_text(answer: Mapping[str, Any], instructions: str = "") -> list[str]:
     """What the strings of ``answer`` copy instead of saying something: template slots
-    (one of several words always; a one-word slot like ``<file>`` only when the
-    instructions show it: ``<script>`` in a review is a finding), a run of
+    (one of several words always, in angle brackets or braces; a one-word slot like
+    ``<file>`` only when the instructions show it: ``<script>`` in a review is a
+    finding; two or more empty ``{}`` in one string), a run of
     :data:`ECHO_WORDS` words of the instructions, or one of :data:`MODEL_INSTRUCTIONS`.
     Empty: nothing copied."""
     shown = set(_SLOT.findall(instructions))
@@ -95,6 +100,9 @@ def copied_text(answer: Mapping[str, Any], instructions: str = "") -> list[str]:
         lowered = text.lower()
         copied += [s for s in _SLOT.findall(text) if " " in s or "|" in s or s in shown]
         copied += [phrase for phrase in MODEL_INSTRUCTIONS if phrase in lowered]
+        copied += _BRACE_SLOT.findall(text)
+        if len(_EMPTY_SLOT.findall(text)) >= 2:
+            copied.append(text[:80])
         copied += [" ".join(run) for run in sorted(_runs(text) & echoes)[:1]]
     return copied
 
@@ -102,7 +110,7 @@ def copied_text(answer: Mapping[str, Any], instructions: str = "") -> list[str]:
 def read_answer(text: str, schema: Mapping[str, Any], instructions: str = "") -> dict[str, Any]:
     """The JSON object in ``text``, checked against ``schema``, for text copied from the
     prompt (:func:`copied_text`) and for strings of punctuation only; else
-    :class:`UnusableAnswer`. Where a lone number is an answer, the schema says integer."""
+    :class:`UnusableAnswer`."""
     answer = parse_json_answer(text)
     check_answer(answer, schema)
     copied = copied_text(answer, instructions)

@@ -78,6 +78,8 @@ SCHEMA_TEXT = {"type": "object", "properties": {"s": {"type": "string"}}}
         ({"s": "<one or two sentences>"}, "'<one or two sentences>'"),
         ({"s": "see <file> line 3"}, "'<file>'"),  # a one-word slot the instructions show
         ({"s": "No more tool calls are possible: give your final response now."}, "no more"),
+        ({"s": "The project was developed by {team member}."}, "'{team member}'"),
+        ({"s": "The team did {} for their task, and failed to achieve {}."}, "The team did {}"),
         (
             {"s": "I review source code for real defects: wrong results, crashes, security holes"},
             "source code for real defects wrong results crashes security",
@@ -97,6 +99,8 @@ def test_an_answer_that_copies_its_prompt_is_unusable(answer: dict, copied: str)
     [
         "Rendering the name unescaped lets a <script> tag run in the page.",  # not in the prompt
         "x < y and y > z are compared the wrong way round.",
+        "The mutable default {} is shared by every call.",
+        "The dict literal {key: value} is rebuilt on every call.",
         "The loop skips the first price: wrong results for every total.",
     ],
 )
@@ -104,7 +108,7 @@ def test_an_answer_in_its_own_words_is_read(text: str) -> None:
     assert read_answer(json.dumps({"s": text}), SCHEMA_TEXT, INSTRUCTIONS) == {"s": text}
 
 
-@pytest.mark.parametrize("text", ["},", ":{", " - ", "1"])
+@pytest.mark.parametrize("text", ["},", ":{", " - "])
 def test_a_string_of_punctuation_says_nothing(text: str) -> None:
     with pytest.raises(UnusableAnswer, match="says nothing"):
         read_answer(json.dumps({"s": text}), SCHEMA_TEXT)
