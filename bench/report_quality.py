@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from modelserver.sample_answers import SAMPLE_REVIEW
+from shared.answers import strings_in
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "workspace" / "sample-repo"
@@ -60,18 +61,6 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 MIN_SENTENCE = 12  # shorter fragments ("None.", "OK.") repeat innocently
 #: (path, line) of each known bug of the sample repository.
 KNOWN_BUGS = tuple((f["path"], f["line"]) for f in SAMPLE_REVIEW["findings"])
-
-
-def strings(value: Any) -> Iterable[str]:
-    """Every string inside a JSON value."""
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, Mapping):
-        for item in value.values():
-            yield from strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from strings(item)
 
 
 def placeholders(texts: Iterable[str], summaries: Iterable[str] = ()) -> list[str]:
@@ -147,7 +136,7 @@ def assess(events: Mapping[str, Any]) -> dict[str, Any]:
         if isinstance(data, Mapping)
         for key, value in data.items()
         if key not in ("reason", "markdown")
-        for text in strings(value)
+        for text in strings_in(value)
     ]
     return {
         "report": bool(report),

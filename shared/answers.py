@@ -71,13 +71,14 @@ def check_answer(answer: Mapping[str, Any], schema: Mapping[str, Any]) -> None:
         raise UnusableAnswer("; ".join(f"{path}: {message}" for path, message in sorted(problems)))
 
 
-def _strings(value: Any) -> list[str]:
+def strings_in(value: Any) -> list[str]:
+    """Every string inside a JSON value, depth first."""
     if isinstance(value, str):
         return [value]
     if isinstance(value, Mapping):
-        return [text for item in value.values() for text in _strings(item)]
+        return [text for item in value.values() for text in strings_in(item)]
     if isinstance(value, list):
-        return [text for item in value for text in _strings(item)]
+        return [text for item in value for text in strings_in(item)]
     return []
 
 
@@ -96,7 +97,7 @@ def copied_text(answer: Mapping[str, Any], instructions: str = "") -> list[str]:
     shown = set(_SLOT.findall(instructions))
     echoes = _runs(instructions)
     copied: list[str] = []
-    for text in _strings(answer):
+    for text in strings_in(answer):
         lowered = text.lower()
         copied += [s for s in _SLOT.findall(text) if " " in s or "|" in s or s in shown]
         copied += [phrase for phrase in MODEL_INSTRUCTIONS if phrase in lowered]
@@ -117,7 +118,7 @@ def read_answer(text: str, schema: Mapping[str, Any], instructions: str = "") ->
     if copied:
         quoted = ", ".join(repr(snippet) for snippet in dict.fromkeys(copied))
         raise UnusableAnswer(f"it copies its prompt instead of answering: {quoted}"[:500])
-    empty = [repr(text) for text in _strings(answer) if text and not _WORDY.search(text)]
+    empty = [repr(text) for text in strings_in(answer) if text and not _WORDY.search(text)]
     if empty:
         raise UnusableAnswer(f"it says nothing in {', '.join(empty[:3])}"[:500])
     return answer

@@ -27,6 +27,7 @@ from events import (
     REVIEW_FAILED,
     TASK_FAILED,
     TASK_PLANNED,
+    schema_for,
 )
 from functions.reporter.store import ReportStore, TaskState
 from shared.role import AgentStep, Context, DirectStep, Fallback, Prompt, Reply, Role
@@ -45,7 +46,10 @@ ANSWER_SCHEMA: dict[str, Any] = {
     "required": ["summary"],
     "additionalProperties": False,
 }
-SEVERITIES = ("critical", "high", "medium", "low", "info")
+#: Worst first, as the finding's schema lists them.
+SEVERITIES = tuple(
+    schema_for(REVIEW_COMPLETED)["$defs"]["finding"]["properties"]["severity"]["enum"]
+)
 STEP_TITLES = {
     "dev.binks.review.requested": "Code review",
     "dev.binks.cluster.inspect.requested": "Cluster inspection",
@@ -122,6 +126,12 @@ def summary_prompt(
 def _cell(text: Any) -> str:
     """Text for one Markdown table cell: one line, no column breaks."""
     return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def completed_of(steps: list[dict[str, Any]]) -> str:
+    """``2 of 3 steps completed``."""
+    done = sum(step["status"] == "completed" for step in steps)
+    return f"{done} of {len(steps)} steps completed"
 
 
 def outcome(step: Mapping[str, Any]) -> str:
@@ -205,12 +215,11 @@ def repository_check(logs: str) -> str:
 def render_markdown(state: TaskState, steps: list[dict], summary: str, context: Context) -> str:
     """The human report: the model's summary on top, then the facts, written here."""
     plan = state.plan or {}
-    done = sum(step["status"] == "completed" for step in steps)
     lines = [
         f"# Report: {plan.get('goal', '(no plan)')}",
         "",
         f"Variant **{context.variant}**, model `{context.model}`, task `{context.task}`: "
-        f"{done} of {len(steps)} steps completed.",
+        f"{completed_of(steps)}.",
         "",
         f"> {' '.join(summary.split())}",
         "",
@@ -247,8 +256,7 @@ def unusable_summary(problem: str) -> dict[str, Any]:
 
 def facts_summary(state: TaskState, steps: list[dict[str, Any]]) -> str:
     """One sentence of facts: how many steps completed, what the review found."""
-    done = sum(step["status"] == "completed" for step in steps)
-    text = f"{done} of {len(steps)} steps completed"
+    text = completed_of(steps)
     review = state.parts.get(REVIEW_COMPLETED)
     if review:
         severities = [f["severity"] for f in review["findings"]]
