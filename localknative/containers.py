@@ -50,6 +50,9 @@ WORKSPACE_MOUNT = "/workspace"
 STATE_MOUNT = "/var/lib/binks"
 #: The listening socket's number inside the container (``--preserve-fds 1``: fd 3).
 HANDED_FD = 3
+#: How long podman's client gets to report a container that ended on its own (it removes
+#: the container first: about a second here, more under memory pressure).
+GONE_WAIT_S = 10.0
 #: Names the host's environment must never hand to a container, whatever the Service
 #: says: they describe this machine (paths, the interpreter), not the image.
 HOST_ONLY = re.compile(r"PATH|PYTHONPATH|PYTHONHOME|HOME|LD_.*|BINKS_LISTEN_FD|BINKS_BIND")
@@ -336,14 +339,19 @@ class FunctionContainer(Spawned):
 
     def stop(self, timeout_s: float = 30.0) -> int:
         """SIGTERM (podman forwards it; the server drains in-flight requests), a kill after
-        ``timeout_s`` (at once for a container already gone); the container is removed
-        (``--rm``, or ``podman rm`` when podman's client does not end). Its exit status."""
+        ``timeout_s``; the container is removed (``--rm``, or ``podman rm`` when podman's
+        client does not end). Its exit status: for a container already gone, the one its
+        client reports (137 when the kernel killed it) if it does within ``GONE_WAIT_S``,
+        not the SIGTERM this would send to a client still removing the container."""
         self.close_listener()
         gone = not self.running()
         with contextlib.suppress(OSError):
             self._pidfile.unlink()  # podman leaves it; the container is gone or going
         if self._process is None:
             return 0
+        if gone:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                return self._process.wait(GONE_WAIT_S)
         if self._process.poll() is None:
             self._process.terminate()
             try:

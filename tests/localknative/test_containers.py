@@ -12,12 +12,14 @@ import json
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
 from localknative import cgroups, containers
 from localknative.containers import container_env, job_command, resource_flags
+from localknative.instances import FunctionSpec
 from localknative.launch import start_platform
 from localknative.manifests import load
 from modelserver.scripted import ScriptedOllama, review_script
@@ -183,3 +185,30 @@ def test_the_four_role_chain_runs_in_containers(platform_factory) -> None:
     (skipped unless all nine images are built: ``make images``)."""
     needs(EVERY_IMAGE, optional=True)
     run_team_chain(platform_factory, "container")
+
+
+@pytest.mark.process
+def test_a_container_the_kernel_killed_stops_with_its_own_exit_status(tmp_path) -> None:
+    """SIGKILL to the container's process, as the OOM killer sends it: ``stop`` reports
+    137 from podman's client, not the SIGTERM it would send a client still removing the
+    container (the bench counts OOM kills by that status)."""
+    needs(REVIEWERS[:1])
+    spec = FunctionSpec("code_reviewer", "agno")
+    instance = containers.FunctionContainer(
+        spec, REVIEWERS[0], state_dir=tmp_path / "state", owner=str(tmp_path)
+    )
+    instance.start()
+    try:
+        instance.wait_ready(timeout_s=120)
+        (pid,) = instance.pids()
+        os.kill(pid, 9)
+        deadline = time.monotonic() + 30
+        while instance.running() and time.monotonic() < deadline:  # reaped by conmon
+            time.sleep(0.01)
+        assert not instance.running(), f"container process {pid} still there after SIGKILL"
+        status = instance.stop(timeout_s=1)
+    finally:
+        instance.stop(timeout_s=10)
+    print("exit status:", status)
+    assert status == 137
+    assert labelled(str(tmp_path)) == [], "containers left behind"
