@@ -274,7 +274,9 @@ def joining(cgroups: tuple[Path, ...], die_with_parent: bool = False) -> Callabl
     """A ``preexec_fn`` that moves the child into ``cgroups`` before it execs (so all it
     starts is accounted there too) and, with ``die_with_parent``, has the kernel send it
     SIGTERM when the process that started it dies (a platform killed by the OOM killer
-    or SIGKILL leaves no instance behind); None when there is nothing to do."""
+    or SIGKILL leaves no instance behind); None when there is nothing to do. The kernel
+    takes the *thread* that forks for the parent: start instances from one that outlives
+    them (the platform's event loop, a bench's main thread), never a short-lived worker."""
     if not cgroups and not die_with_parent:
         return None
     prctl = _prctl() if die_with_parent else None
