@@ -15,7 +15,7 @@ import base64
 import os
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import aiohttp
@@ -38,9 +38,13 @@ from localknative.admission import (
 )
 from localknative.filters import legacy_matches, matches
 from localknative.manifests import Broker, Delivery, Destination, Manifests, Trigger
+from localknative.observer import Observer
 from localknative.serving import Serving, ServingError
 from localknative.store import EventStore, PendingDelivery, StoredEvent
+from localknative.traces import Traces, event_context, with_context
 from shared.errors import FunctionError, InvalidEvent
+from shared.telemetry.spans import now_ns
+from shared.telemetry.tracecontext import TRACEPARENT, TraceContext, child_of
 from shared.wire import Incoming, binary_headers, data_bytes, decode, text_attributes
 
 RETRYABLE = {404, 408, 409, 429}
@@ -56,6 +60,9 @@ class DeliveryOutcome:
     timed_out: bool = False
     #: the connection was refused: nothing was delivered (a dead instance's closed port)
     refused: bool = False
+    #: seconds spent waiting for an instance, and the cold start it waited for (if any)
+    wait_s: float = 0.0
+    cold_start_s: float | None = None
 
 
 class Eventing:
@@ -68,6 +75,7 @@ class Eventing:
         serving: Serving,
         base_url: str,
         backlog: int | None = None,
+        traces: Traces | None = None,
     ):
         self.brokers: dict[tuple[str, str], Broker] = manifests.brokers
         self.triggers: dict[str, Trigger] = {
@@ -81,6 +89,7 @@ class Eventing:
         self.tasks: set[asyncio.Task] = set()
         self.backlog = backlog or backlog_from_env(os.environ)
         self.held_bytes = 0  # event bytes referenced by the deliveries in ``tasks``
+        self.seen = Observer(serving, traces or Traces())
 
     async def start(self) -> int:
         """Open the client and resume every delivery a previous run left pending."""
@@ -169,6 +178,9 @@ class Eventing:
     ) -> int:
         attributes = {k: v for k, v in attributes.items() if not k.startswith(ERROR_PREFIX)}
         attributes[TTL] = str(ttl)
+        if event_context(attributes) is None:  # an event without one starts a trace here
+            attributes = self.seen.start_trace(attributes, origin)
+        self.seen.metrics.accepted.labels(origin).inc()
         # set by the broker, always: a sender's value would lie about queueing time
         attributes[ARRIVAL] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
         if chosen is None:
@@ -240,13 +252,17 @@ class Eventing:
         async with self.in_flight:
             while True:
                 attempt += 1
-                started = time.monotonic()
-                outcome = await self._send(trigger.subscriber, trigger.namespace, event, spec)
+                started, started_ns = time.monotonic(), now_ns()
+                context = child_of(event_context(event.attributes))
+                outcome = await self._send(
+                    trigger.subscriber, trigger.namespace, event, spec, context
+                )
                 ok = (
                     outcome.status is not None and 200 <= outcome.status < 300 and not outcome.error
                 )
                 final = ok or not self._retryable(outcome) or attempt > spec.retry
                 state = "delivered" if ok else ("failed" if final else None)
+                self.seen.attempt(delivery, trigger, attempt, context, started_ns, outcome, state)
                 await asyncio.wrap_future(
                     self.store.record_attempt(
                         delivery.id,
@@ -260,7 +276,7 @@ class Eventing:
                 )
                 if ok:
                     if outcome.reply is not None:
-                        await self._reply(event, outcome.reply, outcome.body)
+                        await self._reply(event, outcome.reply, outcome.body, context)
                     return
                 if final:
                     break
@@ -276,11 +292,15 @@ class Eventing:
     def _describe(destination: Destination) -> str:
         return destination.uri or f"service:{destination.namespace}/{destination.service}"
 
-    async def _reply(self, cause: StoredEvent, reply: Incoming, body: bytes) -> None:
+    async def _reply(
+        self, cause: StoredEvent, reply: Incoming, body: bytes, delivery: TraceContext
+    ) -> None:
         ttl = int(cause.attributes.get(TTL, MAX_TTL)) - 1
         broker = self.brokers[(cause.namespace, cause.broker)]
         attributes = text_attributes(reply)
         attributes.pop(ARRIVAL, None)
+        if event_context(attributes) is None:  # a subscriber that traces nothing: its reply
+            attributes = with_context(attributes, delivery)  # continues the delivery
         if ttl <= 0:
             await asyncio.wrap_future(
                 self.store.accept(
@@ -306,6 +326,7 @@ class Eventing:
             "knativeerrordata": data[:ERROR_DATA_LIMIT],
         }
         letter = StoredEvent(event.seq, event.namespace, event.broker, attributes, event.data)
+        self.seen.dead_letter(event, trigger, failure)
         for attempt in range(1, spec.retry + 2):
             outcome = await self._send(spec.dead_letter, trigger.namespace, letter, spec)
             if outcome.status is not None and 200 <= outcome.status < 300:
@@ -315,12 +336,19 @@ class Eventing:
             await asyncio.sleep(spec.wait_before_retry(attempt))
 
     async def _send(
-        self, destination: Destination, namespace: str, event: StoredEvent, spec: Delivery
+        self,
+        destination: Destination,
+        namespace: str,
+        event: StoredEvent,
+        spec: Delivery,
+        trace: TraceContext | None = None,
     ) -> DeliveryOutcome:
         headers = {
             **binary_headers(event.attributes, omit=(TTL,)),
             "Prefer": "reply",
             "Kn-Namespace": namespace,
+            # the transport's context (this delivery), beside the event's own (ce-traceparent)
+            **({TRACEPARENT: trace.traceparent} if trace else {}),
         }
         if destination.uri:
             return await self._post(destination.uri, headers, event.data, spec.timeout_s or 300)
@@ -329,15 +357,21 @@ class Eventing:
             return DeliveryOutcome(202)
         state = self.serving.state(destination.namespace, destination.service)
         timeout = min(spec.timeout_s or state.spec.timeout_s, state.spec.timeout_s)
+        asked = time.monotonic()
         try:
             instance = await self.serving.acquire(
                 destination.namespace, destination.service, timeout
             )
         except (TimeoutError, ServingError) as problem:
-            return DeliveryOutcome(503, error=str(problem))
-        outcome = DeliveryOutcome(None)
+            return DeliveryOutcome(503, error=str(problem), wait_s=time.monotonic() - asked)
+        # an instance started after this delivery asked for one: it waited for a cold start
+        cold = instance.ready_s if instance.started >= asked else None
+        waited = {"wait_s": time.monotonic() - asked, "cold_start_s": cold}
+        outcome = DeliveryOutcome(None, **waited)
         try:
-            outcome = await self._post(instance.process.url, headers, event.data, timeout)
+            outcome = replace(
+                await self._post(instance.process.url, headers, event.data, timeout), **waited
+            )
         finally:  # an instance that refused the connection is replaced before the retry
             await self.serving.release(
                 destination.namespace, destination.service, instance, outcome.refused
@@ -345,7 +379,7 @@ class Eventing:
         if outcome.timed_out and timeout >= state.spec.timeout_s:
             # the Service's timeoutSeconds, enforced by Serving: Knative answers 504
             reason = f"request timeout: {destination.service} took over {timeout:g}s"
-            return DeliveryOutcome(504, reason.encode(), error=reason)
+            return DeliveryOutcome(504, reason.encode(), error=reason, **waited)
         return outcome
 
     async def _post(

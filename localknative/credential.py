@@ -65,3 +65,25 @@ def verify(token: str, authorization: str | None) -> bool:
     if scheme.lower() != SCHEME.lower():
         return False
     return hmac.compare_digest(given.strip().encode(), token.encode())
+
+
+#: The dashboard's path; its page takes the view token (``?token=``) once and keeps it
+#: in a cookie that opens only its own read-only paths.
+DASHBOARD_PATH = "/_binks/dashboard"
+
+
+def view_token(token: str) -> str:
+    """The dashboard's read-only token, derived from the credential: a dashboard address
+    that is shared or kept in a browser's history opens no control endpoint."""
+    return hmac.new(token.encode(), b"binks dashboard view", "sha256").hexdigest()[:40]
+
+
+def view_cookie(token: str) -> str:
+    """The dashboard cookie's name for this credential (one per platform: cookies are
+    shared by every port of a host)."""
+    return "binks_view_" + hmac.new(token.encode(), b"binks cookie", "sha256").hexdigest()[:8]
+
+
+def dashboard_url(base_url: str, token: str) -> str:
+    """The address that opens the dashboard of the platform at ``base_url``."""
+    return f"{base_url}{DASHBOARD_PATH}?token={view_token(token)}"

@@ -4,14 +4,18 @@
   domain the user configured (``binks up --domain``); any other name is refused, so a
   page on a DNS-rebinding domain cannot use the platform even though its requests
   reach loopback. ``<service>.<namespace>.<domain>`` routes to a Service.
-- The control API (``/_binks/*``) needs the platform's credential
+- The control API (``/_binks/*``) and ``/metrics`` need the platform's credential
   (``Authorization: Bearer``, :mod:`localknative.credential`), refuses a foreign
   ``Origin`` and takes JSON only as ``application/json`` (a cross-site "simple
   request" can send ``text/plain`` but cannot read the credential).
+- The dashboard's own paths (``/_binks/dashboard*``, GET only) also take its read-only
+  view token: once as ``?token=`` (the page then keeps it in a ``SameSite=Strict``,
+  ``HttpOnly`` cookie), then from that cookie. It opens nothing else.
 """
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 from collections.abc import Awaitable, Callable, Iterable
 from urllib.parse import urlsplit
@@ -21,6 +25,8 @@ from aiohttp import web
 from localknative import credential
 
 CONTROL_PREFIX = "/_binks/"
+#: Prometheus' scrape path: behind the credential too (``authorization`` in a scrape config).
+METRICS_PATH = "/metrics"
 #: Names under which the platform answers besides IP literals (``--domain`` adds more).
 LOCAL_DOMAINS = ("localhost",)
 
@@ -101,9 +107,13 @@ def control_guard(token: str) -> Callable:
     """Middleware: ``/_binks/*`` needs the credential (401), no foreign Origin (403), and
     a body only as ``application/json`` (415)."""
 
+    view, cookie = credential.view_token(token), credential.view_cookie(token)
+
     @web.middleware
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if not request.path.startswith(CONTROL_PREFIX):
+        if not request.path.startswith(CONTROL_PREFIX) and request.path != METRICS_PATH:
+            return await handler(request)
+        if _viewing(request, view, cookie):
             return await handler(request)
         if not credential.verify(token, request.headers.get("Authorization")):
             answer = error(
@@ -123,3 +133,18 @@ def control_guard(token: str) -> Callable:
         return await handler(request)
 
     return guard
+
+
+def _viewing(request: web.Request, view: str, cookie: str) -> bool:
+    """A GET of the dashboard's own paths with its view token (query or cookie) from
+    no foreign Origin."""
+    path = request.path
+    if request.method not in ("GET", "HEAD") or not (
+        path == credential.DASHBOARD_PATH or path.startswith(credential.DASHBOARD_PATH + "/")
+    ):
+        return False
+    origin = request.headers.get("Origin")
+    if origin is not None and foreign(origin, request.headers.get("Host")):
+        return False
+    shown = request.query.get("token") or request.cookies.get(cookie) or ""
+    return hmac.compare_digest(shown.encode(), view.encode())

@@ -6,6 +6,7 @@ The broker ingress stays open to ordinary clients, as Knative's is in a cluster.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterable
 
@@ -15,8 +16,10 @@ from aiohttp import web
 from localknative.admission import MAX_ANSWER, AnswerTooLarge, IngressError, read_bounded
 from localknative.broker import Eventing
 from localknative.control import ControlAPI
-from localknative.guards import LOCAL_DOMAINS, control_guard, error, host_guard
+from localknative.dashboard import Dashboard
+from localknative.guards import LOCAL_DOMAINS, METRICS_PATH, control_guard, error, host_guard
 from localknative.jobs import Jobs
+from localknative.metrics import CONTENT_TYPE
 from localknative.serving import Serving, ServingError
 
 _BROKER_PATH = re.compile(r"^/(?P<ns>[a-z0-9]([-a-z0-9]*[a-z0-9])?)/(?P<name>[a-z0-9][-a-z0-9.]*)$")
@@ -56,8 +59,10 @@ def create_app(
         middlewares=[host_guard(allowed, front.proxy), control_guard(token)],
         client_max_size=MAX_BODY,
     )
+    Dashboard(eventing, serving, token).add_routes(app.router)
     ControlAPI(eventing, serving, jobs).add_routes(app.router)
     app.router.add_get("/healthz", front.healthz)
+    app.router.add_get(METRICS_PATH, front.metrics)
     app.router.add_route("*", "/{tail:.*}", front.ingress)
     return app
 
@@ -70,6 +75,12 @@ class Front:
 
     async def healthz(self, _: web.Request) -> web.Response:
         return web.Response(text="ok")
+
+    async def metrics(self, _: web.Request) -> web.Response:
+        """Prometheus' text format (:mod:`localknative.metrics`); the scrape reads each
+        instance's cgroup, so it runs off the event loop."""
+        body = await asyncio.to_thread(self.eventing.seen.metrics.exposition)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
     async def ingress(self, request: web.Request) -> web.Response:
         """``POST /<namespace>/<broker>``: one CloudEvent in, 202 once it is stored."""
@@ -90,6 +101,7 @@ class Front:
         try:
             await self.eventing.ingest(match["ns"], match["name"], request.headers, body)
         except IngressError as problem:
+            self.eventing.seen.metrics.reject(problem.status)
             answer = error(problem.status, problem.reason, **problem.details)
             answer.headers.update(problem.headers)
             return answer

@@ -24,6 +24,7 @@ from localknative.server import create_app
 from localknative.serving import Serving
 from localknative.sources import ScheduleError, parse_schedule, run_ping_source
 from localknative.store import EventStore
+from localknative.traces import Traces
 from shared.listen import LISTEN_FD_ENV, bind_listener, inherited_listener, port_of
 
 
@@ -79,7 +80,7 @@ async def serve(
         cgroup_parent=cgroup_parent,
     )
     store = EventStore(state_dir / "events.sqlite3")
-    eventing = Eventing(loaded, store, serving, base_url)
+    eventing = Eventing(loaded, store, serving, base_url, traces=Traces(os.environ))
     jobs = Jobs(
         state_dir / "logs",
         platform_env,
@@ -103,7 +104,7 @@ async def serve(
         for s in loaded.ping_sources.values()
     ]
     if on_ready:
-        on_ready(_banner(base_url, loaded, broker_urls, resumed, state_dir, runtime))
+        on_ready(_banner(base_url, loaded, broker_urls, resumed, state_dir, runtime, token))
     try:
         await stop.wait()
     finally:
@@ -115,6 +116,7 @@ async def serve(
         await jobs.stop()
         await serving.stop()
         store.close()
+        eventing.seen.traces.close()  # what the OTLP exporter still holds, if there is one
 
 
 def _stopping(serving: Serving, jobs: Jobs) -> str:
@@ -182,9 +184,14 @@ def _signal_event() -> asyncio.Event:
     return stop
 
 
-def _banner(base_url: str, loaded, broker_urls, resumed: int, state_dir: Path, runtime: str) -> str:
+def _banner(
+    base_url: str, loaded, broker_urls, resumed: int, state_dir: Path, runtime: str, token: str
+) -> str:
     lines = [f"localknative: serving on {base_url} (GET /healthz)"]
-    lines.append(f"  control /_binks/*: credential in {state_dir / credential.FILE_NAME}")
+    lines.append(f"  dashboard: {credential.dashboard_url(base_url, token)}")
+    lines.append(
+        f"  control /_binks/* and /metrics: credential in {state_dir / credential.FILE_NAME}"
+    )
     where = "images under podman" if runtime == "container" else "processes"
     lines.append(f"  runtime {runtime}: instances and Jobs run as {where}")
     for (namespace, name), url in broker_urls.items():

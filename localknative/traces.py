@@ -1,0 +1,75 @@
+"""The platform's spans: one per delivery attempt (queue wait, cold start, handler
+time) and one per trace it starts at the ingress; kept in memory, bounded, for the
+dashboard, and exported over OTLP when the platform's environment names an endpoint.
+
+Each delivery continues the delivered event's ``traceparent`` and hands its own span to
+the function in the HTTP ``traceparent`` header, so a function's handler span is the
+delivery's child and the events it emits continue the same trace.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import deque
+from collections.abc import Mapping
+from typing import Any
+
+from shared.telemetry.spans import Exporter, Span, exporter_from_env
+from shared.telemetry.tracecontext import TRACEPARENT, TRACESTATE, TraceContext, parse
+
+#: Spans kept for the dashboard; the oldest go first.
+MAX_SPANS = 5000
+
+
+def event_context(attributes: Mapping[str, str]) -> TraceContext | None:
+    """The trace context an event carries (its Distributed Tracing extension), or None."""
+    return parse(attributes.get(TRACEPARENT), attributes.get(TRACESTATE))
+
+
+def with_context(attributes: dict[str, str], context: TraceContext) -> dict[str, str]:
+    """``attributes`` carrying ``context`` as the event's trace context (any old value,
+    valid or not, replaced)."""
+    attributes = {k: v for k, v in attributes.items() if k not in (TRACEPARENT, TRACESTATE)}
+    return {**attributes, **context.attributes()}
+
+
+class Traces:
+    """Finished spans, newest last, at most :data:`MAX_SPANS`."""
+
+    def __init__(self, env: Mapping[str, str] = (), service_name: str = "localknative") -> None:
+        self.spans: deque[dict[str, Any]] = deque(maxlen=MAX_SPANS)
+        resource = {"service.name": service_name}
+        self.exporter: Exporter | None = exporter_from_env(dict(env), resource, _warn)
+
+    def add(self, span: Span) -> None:
+        """Keep ``span`` (as its record) and export it if an exporter is set."""
+        self.spans.append(span.record())
+        if self.exporter is not None:
+            self.exporter.export(span)
+
+    def close(self) -> None:
+        """Send what the exporter still holds."""
+        if self.exporter is not None:
+            self.exporter.close()
+
+    def deliveries(self, tasks: int = 20) -> list[dict[str, Any]]:
+        """The newest ``tasks`` tasks' delivery spans grouped by task, newest task first:
+        ``{"task", "started", "trace_ids", "hops": [span records, oldest first]}``."""
+        grouped: dict[str, list[dict[str, Any]]] = {}
+        for record in self.spans:
+            if record["span"] == "delivery" and record.get("task"):
+                grouped.setdefault(record["task"], []).append(record)
+        newest = sorted(grouped.items(), key=lambda item: item[1][-1]["start"], reverse=True)
+        return [
+            {
+                "task": task,
+                "started": hops[0]["start"],
+                "trace_ids": sorted({h["trace_id"] for h in hops}),
+                "hops": hops,
+            }
+            for task, hops in newest[:tasks]
+        ]
+
+
+def _warn(message: str) -> None:
+    print(f"localknative: {message}", file=sys.stderr, flush=True)
