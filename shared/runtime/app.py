@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -24,6 +24,9 @@ from shared.runtime.config import Settings
 from shared.runtime.dispatch import Dispatcher, Outcome
 from shared.runtime.idempotency import SeenEvents
 from shared.wire import decode
+
+if TYPE_CHECKING:
+    from shared.runtime.telemetry import FunctionTelemetry
 
 HEALTH_LIVENESS = LIVENESS_PATH
 HEALTH_READINESS = READINESS_PATH
@@ -59,10 +62,13 @@ def create_app(
     settings = Settings.from_env(env, default_service=f"{role.name}-{variant}")
     logs.configure()
     dispatch = _dispatcher(role, variant, runner, env, settings)
+    telemetry = _telemetry(settings.service, variant, env)
     app = Flask(settings.service)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     _add_health(app)
-    _add_receiver(app, dispatch, settings.service, variant)
+    _add_receiver(app, dispatch, settings.service, variant, telemetry)
+    if telemetry is not None:
+        _add_metrics(app, telemetry)
     _add_error_handlers(app, settings.service)
     logs.log_line(
         msg="ready",
@@ -124,14 +130,32 @@ def _add_health(app: Flask) -> None:
         return Response("READY", mimetype="text/plain")
 
 
-def _add_receiver(app: Flask, dispatch: Dispatcher, service: str, variant: str) -> None:
-    """``POST /``: decode, dispatch, answer; one JSON log line per request, whatever happens."""
+def _telemetry(service: str, variant: str, env: Mapping[str, str]) -> FunctionTelemetry | None:
+    """Traces and metrics (:mod:`shared.runtime.telemetry`), with every model call seen
+    (:mod:`shared.runtime.model_calls`); None under ``BINKS_TELEMETRY=off``, and then
+    neither module (nor the Prometheus client) is imported."""
+    if env.get("BINKS_TELEMETRY", "on").strip().lower() in ("off", "0", "false", "no"):
+        return None
+    from shared.runtime import model_calls
+    from shared.runtime.telemetry import FunctionTelemetry
+
+    telemetry = FunctionTelemetry(service, variant, env)
+    model_calls.install(telemetry.model_call)
+    return telemetry
+
+
+def _add_receiver(
+    app: Flask, dispatch: Dispatcher, service: str, variant: str, telemetry: Any
+) -> None:
+    """``POST /``: decode, dispatch, answer; one JSON log line per request, whatever
+    happens, and with telemetry on, the request's span and metrics."""
 
     @app.post("/")
     def receive() -> Response:
-        started = time.monotonic()
+        started, started_ns = time.monotonic(), time.time_ns()
         outcome: Outcome | None = None
-        fields: dict[str, object] = {}
+        fields: dict[str, Any] = {}
+        trace = _trace(telemetry, request.headers, {})
         try:
             incoming = decode(request.headers, _body())
             fields = {
@@ -141,7 +165,8 @@ def _add_receiver(app: Flask, dispatch: Dispatcher, service: str, variant: str) 
                 "task": incoming.attributes.get("binkstask"),
                 "mode": incoming.mode,
             }
-            outcome = dispatch(incoming)
+            trace = _trace(telemetry, request.headers, incoming.attributes) or trace
+            outcome = _dispatch_in(trace, dispatch, incoming)
         except FunctionError as error:
             outcome = Outcome(error.status, note=error.reason)
             raise
@@ -149,17 +174,74 @@ def _add_receiver(app: Flask, dispatch: Dispatcher, service: str, variant: str) 
             outcome = Outcome(500, note="internal error")
             raise
         finally:
+            status = outcome.status if outcome else 500
+            line = {
+                "status": status,
+                "reply": outcome.reply_type if outcome else None,
+                "note": (outcome.note or None) if outcome else None,
+                **fields,
+            }
+            if trace is not None:
+                line.update(trace_id=trace.trace_id, span_id=trace.span_id)
+                telemetry.request_done(
+                    trace, started_ns, str(fields.get("type") or ""), _outcome_name(outcome),
+                    line, None if status < 500 else (line["note"] or "error"),
+                )  # fmt: skip
             logs.log_line(
                 msg="event",
                 service=service,
                 variant=variant,
-                status=outcome.status if outcome else 500,
-                reply=outcome.reply_type if outcome else None,
-                note=(outcome.note or None) if outcome else None,
                 duration_ms=round((time.monotonic() - started) * 1000),
-                **fields,
+                **line,
             )
         return Response(outcome.body, status=outcome.status, headers=outcome.headers)
+
+
+def _trace(telemetry: Any, headers: Mapping[str, str], attributes: Mapping[str, Any]):
+    """The handler span's context (None with telemetry off): a child of the request's."""
+    if telemetry is None:
+        return None
+    from shared.runtime.telemetry import incoming_context
+    from shared.telemetry.tracecontext import child_of
+
+    found = incoming_context(headers, attributes)
+    return child_of(found) if found is not None or not attributes else None
+
+
+def _dispatch_in(trace: Any, dispatch: Dispatcher, incoming: Any) -> Outcome:
+    """``dispatch(incoming)`` with ``trace`` as the current span (model calls' parent)."""
+    if trace is None:
+        return dispatch(incoming)
+    from shared.runtime.telemetry import CURRENT
+
+    token = CURRENT.set(trace)
+    try:
+        return dispatch(incoming, trace)
+    finally:
+        CURRENT.reset(token)
+
+
+def _outcome_name(outcome: Outcome | None) -> str:
+    """The ``outcome`` label of a request: replied, failed (a ``...failed`` reply),
+    accepted, ignored, duplicate, rejected (4xx) or error (5xx)."""
+    if outcome is None or outcome.status >= 500:
+        return "error"
+    if outcome.status >= 400:
+        return "rejected"
+    if outcome.note.startswith(("ignored", "duplicate")):
+        return outcome.note.split(":", 1)[0]
+    if outcome.reply_type:
+        return "failed" if outcome.reply_type.endswith(".failed") else "replied"
+    return "accepted"
+
+
+def _add_metrics(app: Flask, telemetry: Any) -> None:
+    """``GET /metrics``: Prometheus' text format."""
+    from shared.runtime.telemetry import CONTENT_TYPE
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        return Response(telemetry.exposition(), headers={"Content-Type": CONTENT_TYPE})
 
 
 def _add_error_handlers(app: Flask, service: str) -> None:

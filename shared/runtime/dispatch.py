@@ -23,6 +23,7 @@ from events import (
 from shared.errors import InvalidData, InvalidEvent, SinkUnavailable, UnsupportedEvent
 from shared.role import Context, Reply, Role, Runner, run_step
 from shared.runtime.idempotency import SeenEvents
+from shared.telemetry.tracecontext import TraceContext
 from shared.wire import Incoming, encode_binary
 
 #: What ``kn func invoke`` sends when told nothing else.
@@ -58,21 +59,23 @@ class Dispatcher:
     config: Any = None
     structured_answer: bool = False
 
-    def __call__(self, incoming: Incoming) -> Outcome:
+    def __call__(self, incoming: Incoming, trace: TraceContext | None = None) -> Outcome:
+        """Answer one request; every event emitted carries ``trace`` (the handler's span)
+        as its Distributed Tracing extension."""
         if incoming.mode == "plain":
             task = str(uuid.uuid4())
             reply = self._run(incoming.data, self.role.request_type, task)
             if reply is None:
                 return Outcome(202, note="accepted, nothing to answer yet")
-            self._publish(reply.emits, task, (self.service, task))
+            self._publish(reply.emits, task, (self.service, task), trace)
             status = 502 if reply.failed else 200
             body = json.dumps(reply.data).encode()
             return Outcome(
                 status, {"Content-Type": "application/json"}, body, reply_type=reply.type
             )
-        return self._event(incoming)
+        return self._event(incoming, trace)
 
-    def _event(self, incoming: Incoming) -> Outcome:
+    def _event(self, incoming: Incoming, trace: TraceContext | None) -> Outcome:
         if incoming.type == KN_INVOKE_DEFAULT_TYPE:
             raise UnsupportedEvent(
                 f"this function takes {self.role.request_type} events, not kn func invoke's "
@@ -94,13 +97,15 @@ class Dispatcher:
             if self.seen:
                 self.seen.put(*key, 202, {}, b"")
             return Outcome(202, note="accepted, nothing to answer yet")
-        headers, body = encode_binary(self._attributes(reply, task, key, 0), reply.data)
-        self._publish(reply.emits, task, key)
+        headers, body = encode_binary(self._attributes(reply, task, key, 0, trace), reply.data)
+        self._publish(reply.emits, task, key, trace)
         if self.seen:
             self.seen.put(*key, 200, headers, body)
         return Outcome(200, headers, body, reply_type=reply.type)
 
-    def _attributes(self, reply: Reply, task: str, cause: tuple[str, str], n: int) -> dict:
+    def _attributes(
+        self, reply: Reply, task: str, cause: tuple[str, str], n: int, trace: TraceContext | None
+    ) -> dict:
         # ids derived from the cause: a redelivered request yields the same event ids,
         # so consumers that de-duplicate on (source, id) see duplicates as duplicates
         event_id = uuid.uuid5(uuid.NAMESPACE_URL, f"{cause[0]}|{cause[1]}|{self.service}|{n}")
@@ -113,9 +118,16 @@ class Dispatcher:
             "datacontenttype": "application/json",
             VARIANT_EXTENSION: self.context.variant,
             TASK_EXTENSION: reply.task or task,
+            **(trace.attributes() if trace else {}),
         }
 
-    def _publish(self, events: tuple[Reply, ...], task: str, cause: tuple[str, str]) -> None:
+    def _publish(
+        self,
+        events: tuple[Reply, ...],
+        task: str,
+        cause: tuple[str, str],
+        trace: TraceContext | None,
+    ) -> None:
         """POST each extra event to ``K_SINK`` (binary mode) before the reply is sent."""
         if not events:
             return
@@ -123,7 +135,8 @@ class Dispatcher:
             raise SinkUnavailable(f"{len(events)} events to publish but K_SINK is not set")
         for n, event in enumerate(events, start=1):
             validate_data(event.type, event.data)
-            headers, body = encode_binary(self._attributes(event, task, cause, n), event.data)
+            attributes = self._attributes(event, task, cause, n, trace)
+            headers, body = encode_binary(attributes, event.data)
             request = urllib.request.Request(self.sink, body, headers, method="POST")
             try:
                 with urllib.request.urlopen(request, timeout=10) as answer:
