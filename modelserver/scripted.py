@@ -302,7 +302,13 @@ def _handler_for(server: ScriptedOllama) -> type[BaseHTTPRequestHandler]:
                 return
             caller, endpoint = route(self.path)
             server.requests.append(
-                {"path": self.path, "caller": caller, "endpoint": endpoint, "body": body}
+                {
+                    "path": self.path,
+                    "caller": caller,
+                    "endpoint": endpoint,
+                    "body": body,
+                    "traceparent": self.headers.get("traceparent"),
+                }
             )
             if endpoint == "/api/show":
                 self._send(200, {"modelfile": "", "parameters": "", "template": "", "details": {}})
