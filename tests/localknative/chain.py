@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from prometheus_client.parser import text_string_to_metric_families
+
 from modelserver.scripted import ScriptedOllama, team_script, tools_script
 
 ANSWER = {"summary": "scripted", "findings": []}
@@ -80,3 +82,43 @@ def run_team_chain(platform_factory, runtime: str) -> None:
             assert "42 lines of Python, no syntax errors" in data["markdown"], data["markdown"]
         callers = {r["caller"] for r in model.requests}
         assert callers == {f"{f}-{v}" for f in answers for v in ("agno", "crewai")}
+        assert_observed(platform, "chain-9", chain)
+
+
+def assert_observed(platform, task: str, chain) -> None:
+    """One trace for all of ``task``'s events; the dashboard's lanes per variant; the
+    platform's and a function's ``/metrics``."""
+    events = [e for e in platform.events() if e["attributes"].get("binkstask") == task]
+    trace_ids = {e["attributes"].get("traceparent", "-").split("-")[1] for e in events}
+    print(f"{len(events)} events of {task}, trace ids {trace_ids}")
+    assert len(trace_ids) == 1 and len(next(iter(trace_ids))) == 32, trace_ids
+    state = platform.control("/_binks/dashboard/state")
+    (shown,) = [t for t in state["tasks"] if t["task"] == task]
+    assert shown["trace_ids"] == sorted(trace_ids), shown["trace_ids"]
+    for variant in ("agno", "crewai"):
+        services = {h["service"] for h in shown["lanes"][variant] if h["outcome"] == "delivered"}
+        roles = ("orchestrator", "code-reviewer", "cluster-operator", "reporter")
+        assert {f"{r}-{variant}" for r in roles} <= services, (variant, services)
+        assert any(h["cold"] for h in shown["lanes"][variant]), "no cold start shown"
+    text = platform.text("/metrics")
+    delivered = value(text, "binks_deliveries_total", service="reporter-agno", outcome="delivered")
+    cold = value(text, "binks_cold_start_seconds_count", service="orchestrator-crewai")
+    accepted = value(text, "binks_broker_events_total", origin="ingress")
+    print({"delivered to reporter-agno": delivered, "cold starts": cold, "accepted": accepted})
+    assert delivered >= 1 and cold >= 1 and accepted >= 1
+    assert value(text, "binks_instances", service="code-reviewer-crewai", variant="crewai") >= 0
+    proxied = platform.text("/metrics", host="reporter-crewai.default.localhost")
+    assert 'binks_function_events_total{outcome="replied",service="reporter-crewai"' in proxied
+
+
+def value(text: str, name: str, **labels: str) -> float:
+    """The sum of the samples of ``name`` whose labels include ``labels`` (AssertionError
+    naming it when there is none)."""
+    found = [
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name and labels.items() <= sample.labels.items()
+    ]
+    assert found, f"no sample {name} with {labels}"
+    return sum(found)

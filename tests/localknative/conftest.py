@@ -64,6 +64,15 @@ class Platform:
         with urllib.request.urlopen(request, timeout=60) as answer:
             return json.load(answer)
 
+    def text(self, path: str, host: str | None = None) -> str:
+        """GET ``path`` as text with the credential (``host``: a Service's, through the
+        platform's Host routing, which needs none)."""
+        assert self.running, "start() first"
+        headers = {"Host": host} if host else self.running.auth()
+        request = urllib.request.Request(self.url + path, headers=headers)
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            return answer.read().decode()
+
     def post(self, path: str, body: bytes, headers: dict[str, str], method: str = "POST"):
         request = urllib.request.Request(self.url + path, body, headers, method=method)
         try:
