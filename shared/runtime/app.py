@@ -237,7 +237,7 @@ def _outcome_name(outcome: Outcome | None) -> str:
 
 def _add_metrics(app: Flask, telemetry: Any) -> None:
     """``GET /metrics``: Prometheus' text format."""
-    from shared.runtime.telemetry import CONTENT_TYPE
+    from shared.telemetry.metrics import CONTENT_TYPE
 
     @app.get("/metrics")
     def metrics() -> Response:

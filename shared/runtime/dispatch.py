@@ -9,7 +9,7 @@ import urllib.request
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from events import (
     TASK_EXTENSION,
@@ -23,8 +23,10 @@ from events import (
 from shared.errors import InvalidData, InvalidEvent, SinkUnavailable, UnsupportedEvent
 from shared.role import Context, Reply, Role, Runner, run_step
 from shared.runtime.idempotency import SeenEvents
-from shared.telemetry.tracecontext import TraceContext
 from shared.wire import Incoming, encode_binary
+
+if TYPE_CHECKING:  # imported by the app only with telemetry on
+    from shared.telemetry.tracecontext import TraceContext
 
 #: What ``kn func invoke`` sends when told nothing else.
 KN_INVOKE_DEFAULT_TYPE = "boson.fn"

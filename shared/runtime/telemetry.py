@@ -1,5 +1,6 @@
 """A function's traces and metrics: the handler span of each request, a span per model
-call, and ``/metrics`` in Prometheus' text format, labelled with the variant.
+call, and ``/metrics`` in Prometheus' text format (:mod:`shared.telemetry.metrics`), labelled
+with the variant.
 
 Both variants get exactly this code; nothing here knows a framework. The trace context
 comes in as the HTTP ``traceparent`` (the platform's delivery span, or Knative's broker
@@ -16,9 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-
 from shared.runtime import logs
+from shared.telemetry.metrics import Counter, Histogram, Registry
 from shared.telemetry.spans import Exporter, Span, Value, exporter_from_env, now_ns
 from shared.telemetry.tracecontext import (
     TRACEPARENT,
@@ -32,7 +32,6 @@ from shared.telemetry.tracecontext import (
 CURRENT: contextvars.ContextVar[TraceContext | None] = contextvars.ContextVar(
     "binks_span", default=None
 )
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 HANDLER_BUCKETS = (0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 MODEL_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80, 160)
 
@@ -78,36 +77,34 @@ class FunctionTelemetry:
         self.service, self.variant = service, variant
         resource: dict[str, Value] = {"service.name": service, "binks.variant": variant}
         self.exporter: Exporter | None = exporter_from_env(env, resource, _warn)
-        self.registry = CollectorRegistry(auto_describe=True)
-        labels = ["service", "variant"]
-        self.events = Counter(
+        self.registry = registry = Registry()
+        labels = ("service", "variant")
+        self.events = registry.add(Counter(
             "binks_function_events", "Requests by event type and outcome",
-            [*labels, "type", "outcome"], registry=self.registry,
-        )  # fmt: skip
-        self.handler = Histogram(
+            (*labels, "type", "outcome"),
+        ))  # fmt: skip
+        self.handler = registry.add(Histogram(
             "binks_function_handler_seconds", "Time to answer one request, by event type",
-            [*labels, "type"], buckets=HANDLER_BUCKETS, registry=self.registry,
-        )  # fmt: skip
-        self.model_seconds = Histogram(
-            "binks_model_call_seconds", "One HTTP call to the model server",
-            labels, buckets=MODEL_BUCKETS, registry=self.registry,
-        )  # fmt: skip
-        self.model_calls = Counter(
-            "binks_model_calls", "Calls to the model server by outcome", [*labels, "outcome"],
-            registry=self.registry,
-        )  # fmt: skip
-        self.tokens = Counter(
+            (*labels, "type"), HANDLER_BUCKETS,
+        ))  # fmt: skip
+        self.model_seconds = registry.add(Histogram(
+            "binks_model_call_seconds", "One HTTP call to the model server", labels,
+            MODEL_BUCKETS,
+        ))  # fmt: skip
+        self.model_calls = registry.add(Counter(
+            "binks_model_calls", "Calls to the model server by outcome", (*labels, "outcome")
+        ))  # fmt: skip
+        self.tokens = registry.add(Counter(
             "binks_model_tokens", "Tokens the model server counted, in (prompt) and out",
-            [*labels, "direction"], registry=self.registry,
-        )  # fmt: skip
-        self.tool_calls = Counter(
-            "binks_model_tool_calls", "Tool calls the model asked for", labels,
-            registry=self.registry,
-        )  # fmt: skip
+            (*labels, "direction"),
+        ))  # fmt: skip
+        self.tool_calls = registry.add(
+            Counter("binks_model_tool_calls", "Tool calls the model asked for", labels)
+        )
 
     def exposition(self) -> bytes:
         """``/metrics``' body."""
-        return generate_latest(self.registry)
+        return self.registry.exposition()
 
     def request_done(
         self,
@@ -124,8 +121,8 @@ class FunctionTelemetry:
         span = Span("handle", context, started_ns, ended_ns, "server", attributes, error)
         self._finish(span)
         kind = event_type or "none"
-        self.events.labels(self.service, self.variant, kind, outcome).inc()
-        self.handler.labels(self.service, self.variant, kind).observe((ended_ns - started_ns) / 1e9)
+        self.events.inc((self.service, self.variant, kind, outcome))
+        self.handler.observe((self.service, self.variant, kind), (ended_ns - started_ns) / 1e9)
 
     def model_call(self, call: ModelCall) -> None:
         """A model call's span (a child of the request's, when there is one) and metrics."""
@@ -136,15 +133,15 @@ class FunctionTelemetry:
         for key, count in (("tokens_in", call.tokens_in), ("tokens_out", call.tokens_out)):
             if count is not None:
                 attributes[key] = count
-                self.tokens.labels(self.service, self.variant, key[7:]).inc(count)
+                self.tokens.inc((self.service, self.variant, key[7:]), count)
         span = Span(
             "model call", context, call.started_ns, call.ended_ns, "client", attributes, call.error
         )
         self._finish(span, log=True)
         labels = (self.service, self.variant)
-        self.model_seconds.labels(*labels).observe((call.ended_ns - call.started_ns) / 1e9)
-        self.model_calls.labels(*labels, "error" if call.error else "ok").inc()
-        self.tool_calls.labels(*labels).inc(call.tool_calls)
+        self.model_seconds.observe(labels, (call.ended_ns - call.started_ns) / 1e9)
+        self.model_calls.inc((*labels, "error" if call.error else "ok"))
+        self.tool_calls.inc(labels, call.tool_calls)
 
     def _finish(self, span: Span, log: bool = False) -> None:
         if log:  # the handler span is the request's own log line (app.py)

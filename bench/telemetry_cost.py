@@ -1,0 +1,175 @@
+"""What tracing and metrics cost a cold start, per function, both variants.
+
+``python -m bench.telemetry_cost --runs 5``: every function × variant is started as a
+fresh process with telemetry on (the default) and with ``BINKS_TELEMETRY=off``,
+interleaved (the variants' order and the settings' order flip every run), against the
+zero-latency scripted model. Per start: spawn → ready, spawn → the reply to a first
+event (the span, the metrics and the model-call hook all used once), CPU seconds to
+ready, and idle RSS. The figure is on − off per function and variant, as medians; the
+goal (issue 17) is within 2 % or 10 ms. Also measured: the import of the telemetry
+code alone, in each variant's environment after the framework (median of 20).
+"""
+
+from __future__ import annotations
+
+import argparse
+import compileall
+import subprocess
+import time
+from pathlib import Path
+from statistics import median
+from typing import Any
+
+from bench.footprint import bytecode_compiled
+from bench.functions import ROLES, order, post_event, request_for, spawn_sample
+from bench.probes import spread
+from bench.results import save
+from localknative.instances import FunctionProcess, FunctionSpec
+from modelserver.sample_answers import sample_team
+from modelserver.scripted import ScriptedOllama
+from shared.defaults import DEFAULT_MODEL
+
+REPO = Path(__file__).resolve().parents[1]
+SETTINGS = ("on", "off")
+#: Imported in the variant's environment after what a function imports anyway; the
+#: time of the last import line is the telemetry's own.
+IMPORT_PROBE = """
+import time, shared.runtime.app, shared.frameworks.{variant}_runner
+started = time.perf_counter()
+import shared.runtime.telemetry, shared.runtime.model_calls
+print(time.perf_counter() - started)
+"""
+
+
+def first_reply(spec: FunctionSpec, env: dict[str, str]) -> float:
+    """Spawn → the reply to one event (posted the moment the instance is ready)."""
+    event_type, data = request_for(spec.role, spec.variant)
+    with FunctionProcess(spec, env=env) as instance:
+        instance.wait_ready()
+        post_event(instance.url, event_type, data)
+        return time.monotonic() - instance.started
+
+
+def import_seconds(variant: str, times: int = 20) -> float:
+    """Median seconds to import the telemetry modules after the framework and the app."""
+    python = REPO / ".venvs" / variant / "bin" / "python"
+    samples = []
+    for _ in range(times):
+        done = subprocess.run(
+            [str(python), "-c", IMPORT_PROBE.format(variant=variant)],
+            cwd=REPO, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        samples.append(float(done.stdout.strip()))
+    return median(samples)
+
+
+def measure(runs: int, roles: tuple[str, ...]) -> dict[str, Any]:
+    """Samples by service and setting, interleaved."""
+    samples: dict[str, dict[str, list[dict[str, float]]]] = {}
+    with ScriptedOllama(sample_team()) as model:
+        base = {"OLLAMA_HOST": model.url_per_service, "BINKS_MODEL": DEFAULT_MODEL}
+        base["BINKS_CLUSTER"] = "local"
+        for run in range(1, runs + 1):
+            settings = SETTINGS if run % 2 else tuple(reversed(SETTINGS))
+            for role in roles:
+                for variant in order(run):
+                    spec = FunctionSpec(role, variant)
+                    for setting in settings:
+                        env = {**base, "BINKS_TELEMETRY": setting}
+                        sample = spawn_sample(spec, env)
+                        sample["first_reply_s"] = first_reply(spec, env)
+                        rows = samples.setdefault(spec.service, {}).setdefault(setting, [])
+                        rows.append(sample)
+                        print(
+                            f"run {run}/{runs} {spec.service:<24} telemetry {setting:<3} "
+                            f"ready {sample['ready_s']:5.2f} s  first reply "
+                            f"{sample['first_reply_s']:5.2f} s  idle RSS "
+                            f"{sample['idle_rss_mib']:6.1f} MiB",
+                            flush=True,
+                        )
+    return samples
+
+
+KEYS = ("ready_s", "first_reply_s", "cpu_s", "idle_rss_mib")
+
+
+def summarise(samples: dict[str, dict[str, list[dict[str, float]]]]) -> dict[str, Any]:
+    """Per service: each setting's spread, and on − off of the medians (absolute and %)."""
+    summary = {}
+    for service, by_setting in samples.items():
+        spreads = {
+            s: {k: spread([r[k] for r in rows]) for k in KEYS} for s, rows in by_setting.items()
+        }
+        cost = {}
+        for key in KEYS:
+            on, off = spreads["on"][key]["median"], spreads["off"][key]["median"]
+            cost[key] = {
+                "on_minus_off": on - off,
+                "percent": 100 * (on - off) / off if off else None,
+            }
+        summary[service] = {"spread": spreads, "cost": cost}
+    return summary
+
+
+def table(summary: dict[str, Any], imports: dict[str, float]) -> str:
+    """The markdown table of the cost (what the README quotes)."""
+    lines = [
+        "| function | spawn → ready, on / off s | cost | spawn → first reply, on / off s | cost "
+        "| idle RSS on − off MiB |",
+        "|---|---|---|---|---|---|",
+    ]
+    for service, row in sorted(summary.items()):
+        cells = [service]
+        for key in ("ready_s", "first_reply_s"):
+            on = row["spread"]["on"][key]["median"]
+            off = row["spread"]["off"][key]["median"]
+            cost = row["cost"][key]
+            cells += [
+                f"{on:.3f} / {off:.3f}",
+                f"{cost['on_minus_off'] * 1000:+.0f} ms ({cost['percent']:+.1f} %)",
+            ]
+        cells.append(f"{row['cost']['idle_rss_mib']['on_minus_off']:+.1f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    for variant, seconds in imports.items():
+        lines.append(
+            f"Import of the telemetry code in the {variant} environment: "
+            f"{seconds * 1000:.1f} ms (median of 20)."
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.telemetry_cost", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--runs", type=int, default=5, help="starts per function, variant and setting"
+    )
+    parser.add_argument(
+        "--roles", default=",".join(ROLES), help="comma-separated roles (default: all four)"
+    )
+    args = parser.parse_args(argv)
+    roles = tuple(r.strip() for r in args.roles.split(",") if r.strip())
+    unknown = set(roles) - set(ROLES)
+    if unknown or args.runs < 1:
+        parser.error(f"--roles takes {', '.join(ROLES)}; --runs at least 1")
+    for package in ("shared", "functions", "events"):  # as the images ship them: compiled
+        compileall.compile_dir(REPO / package, quiet=2)
+    compiled = {v: bytecode_compiled(v) for v in ("agno", "crewai")}
+    if not all(compiled.values()):
+        print(f"warning: bytecode not compiled in {compiled}: cold starts are inflated")
+    imports = {v: import_seconds(v) for v in ("agno", "crewai")}
+    samples = measure(args.runs, roles)
+    summary = summarise(samples)
+    text = table(summary, imports)
+    print("\n" + text)
+    save("telemetry-cost", {
+        "runs": args.runs, "roles": roles, "bytecode_compiled": compiled,
+        "import_s": imports, "samples": samples, "summary": summary, "table": text,
+    })  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
