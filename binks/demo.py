@@ -31,6 +31,7 @@ from events import (
     VARIANT_EXTENSION,
     VARIANTS,
 )
+from localknative import credential
 from localknative.launch import start_platform
 from modelserver.sample_answers import sample_team
 from modelserver.scripted import ScriptedOllama
@@ -245,6 +246,11 @@ def main(
             )
             running = start_platform(state, port=0, env=env)
         print(f"==> platform on {running.url} (started by this demo)", flush=True)
+        print(
+            f"==> dashboard: {credential.dashboard_url(running.url, running.token)}\n"
+            "    (open it in a browser: both chains live, side by side; read-only)",
+            flush=True,
+        )
         platform = client.Platform(running.url, state)
         request = {"goal": GOAL, "repository": repository, "namespace": "default"}
         sent = client.send(
@@ -298,6 +304,9 @@ def main(
                 f"  .venv/bin/binks send --type {REVIEW_REQUESTED} --field repository={repository}"
                 f" --extension binksvariant=crewai --wait-for {REVIEW_COMPLETED}\n"
                 "  .venv/bin/binks events --follow    .venv/bin/binks ps\n"
+                f'  curl -H "Authorization: Bearer $(cat {state}/credential)" '
+                f"{platform.url}/metrics\n"
+                f"The dashboard: {credential.dashboard_url(running.url, running.token)}\n"
                 "Ctrl-C stops everything.",
                 flush=True,
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import tempfile
 from pathlib import Path
 
@@ -50,6 +51,7 @@ def test_demo_reviews_the_sample_repository_through_the_broker(
     assert set(Path(tempfile.gettempdir()).glob("binks-demo-*")) <= before  # cleaned up
     assert f"127.0.0.1:{taken}: Address already in use" in out and "takes a free port" in out
     assert "(started by this demo)" in out and f":{taken} (started" not in out
+    assert re.search(r"==> dashboard: http://127\.0\.0\.1:\d+/_binks/dashboard\?token=\w+", out)
     # the chains as they happen, before the reports
     hops = [line.split() for line in out.splitlines() if "dev.binks.report.published" in line]
     # each reporter's hop: service, cold start or warm, seconds since asked, event, outcome
