@@ -145,7 +145,11 @@ def _telemetry(service: str, variant: str, env: Mapping[str, str]) -> FunctionTe
 
 
 def _add_receiver(
-    app: Flask, dispatch: Dispatcher, service: str, variant: str, telemetry: Any
+    app: Flask,
+    dispatch: Dispatcher,
+    service: str,
+    variant: str,
+    telemetry: FunctionTelemetry | None,
 ) -> None:
     """``POST /``: decode, dispatch, answer; one JSON log line per request, whatever
     happens, and with telemetry on, the request's span and metrics."""
@@ -155,7 +159,7 @@ def _add_receiver(
         started, started_ns = time.monotonic(), time.time_ns()
         outcome: Outcome | None = None
         fields: dict[str, Any] = {}
-        trace = _trace(telemetry, request.headers, {})
+        trace = None
         try:
             incoming = decode(request.headers, _body())
             fields = {
@@ -165,8 +169,12 @@ def _add_receiver(
                 "task": incoming.attributes.get("binkstask"),
                 "mode": incoming.mode,
             }
-            trace = _trace(telemetry, request.headers, incoming.attributes) or trace
-            outcome = _dispatch_in(trace, dispatch, incoming)
+            if telemetry is not None:
+                trace = telemetry.continue_trace(request.headers, incoming.attributes)
+                with telemetry.current(trace):
+                    outcome = dispatch(incoming, trace)
+            else:
+                outcome = dispatch(incoming)
         except FunctionError as error:
             outcome = Outcome(error.status, note=error.reason)
             raise
@@ -181,7 +189,8 @@ def _add_receiver(
                 "note": (outcome.note or None) if outcome else None,
                 **fields,
             }
-            if trace is not None:
+            if telemetry is not None:
+                trace = trace or telemetry.continue_trace(request.headers, {})
                 line.update(trace_id=trace.trace_id, span_id=trace.span_id)
                 telemetry.request_done(
                     trace, started_ns, str(fields.get("type") or ""), _outcome_name(outcome),
@@ -195,30 +204,6 @@ def _add_receiver(
                 **line,
             )
         return Response(outcome.body, status=outcome.status, headers=outcome.headers)
-
-
-def _trace(telemetry: Any, headers: Mapping[str, str], attributes: Mapping[str, Any]):
-    """The handler span's context (None with telemetry off): a child of the request's."""
-    if telemetry is None:
-        return None
-    from shared.runtime.telemetry import incoming_context
-    from shared.telemetry.tracecontext import child_of
-
-    found = incoming_context(headers, attributes)
-    return child_of(found) if found is not None or not attributes else None
-
-
-def _dispatch_in(trace: Any, dispatch: Dispatcher, incoming: Any) -> Outcome:
-    """``dispatch(incoming)`` with ``trace`` as the current span (model calls' parent)."""
-    if trace is None:
-        return dispatch(incoming)
-    from shared.runtime.telemetry import CURRENT
-
-    token = CURRENT.set(trace)
-    try:
-        return dispatch(incoming, trace)
-    finally:
-        CURRENT.reset(token)
 
 
 def _outcome_name(outcome: Outcome | None) -> str:
@@ -235,7 +220,7 @@ def _outcome_name(outcome: Outcome | None) -> str:
     return "accepted"
 
 
-def _add_metrics(app: Flask, telemetry: Any) -> None:
+def _add_metrics(app: Flask, telemetry: FunctionTelemetry) -> None:
     """``GET /metrics``: Prometheus' text format."""
     from shared.telemetry.metrics import CONTENT_TYPE
 

@@ -12,8 +12,9 @@ span's context. ``BINKS_TELEMETRY=off`` turns all of it off (nothing imported, n
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,6 +102,22 @@ class FunctionTelemetry:
         self.tool_calls = registry.add(
             Counter("binks_model_tool_calls", "Tool calls the model asked for", labels)
         )
+
+    def continue_trace(
+        self, headers: Mapping[str, str], attributes: Mapping[str, Any]
+    ) -> TraceContext:
+        """The handler span of a request: a child of its context
+        (:func:`incoming_context`), or the first span of a new trace."""
+        return child_of(incoming_context(headers, attributes))
+
+    @contextlib.contextmanager
+    def current(self, context: TraceContext) -> Iterator[None]:
+        """``context`` is the running span (the parent of model calls) inside."""
+        token = CURRENT.set(context)
+        try:
+            yield
+        finally:
+            CURRENT.reset(token)
 
     def exposition(self) -> bytes:
         """``/metrics``' body."""
