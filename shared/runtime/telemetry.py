@@ -12,6 +12,7 @@ span's context. ``BINKS_TELEMETRY=off`` turns all of it off (nothing imported, n
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import contextvars
 from collections.abc import Iterator, Mapping
@@ -78,6 +79,8 @@ class FunctionTelemetry:
         self.service, self.variant = service, variant
         resource: dict[str, Value] = {"service.name": service, "binks.variant": variant}
         self.exporter: Exporter | None = exporter_from_env(env, resource, _warn)
+        if self.exporter is not None:  # what is queued at a drained exit still goes out
+            atexit.register(self.close)
         self.registry = registry = Registry()
         labels = ("service", "variant")
         self.events = registry.add(Counter(
