@@ -13,6 +13,7 @@ from collections.abc import Iterable
 import aiohttp
 from aiohttp import web
 
+from localknative import span_intake
 from localknative.admission import MAX_ANSWER, AnswerTooLarge, IngressError, read_bounded
 from localknative.broker import Eventing
 from localknative.control import ControlAPI
@@ -60,6 +61,7 @@ def create_app(
         client_max_size=MAX_BODY,
     )
     Dashboard(eventing, serving, token).add_routes(app.router)
+    app.router.add_post(span_intake.PATH, span_intake.SpanIntake(eventing.seen.traces).receive)
     ControlAPI(eventing, serving, jobs).add_routes(app.router)
     app.router.add_get("/healthz", front.healthz)
     app.router.add_get(METRICS_PATH, front.metrics)

@@ -47,6 +47,10 @@ class Traces:
         if self.exporter is not None:
             self.exporter.export(span)
 
+    def keep(self, record: dict[str, Any]) -> None:
+        """Keep a span another process recorded (a function's, :mod:`localknative.span_intake`)."""
+        self.spans.append(record)
+
     def close(self) -> None:
         """Send what the exporter still holds."""
         if self.exporter is not None:
@@ -56,9 +60,16 @@ class Traces:
         """The newest ``tasks`` tasks' delivery spans grouped by task, newest task first:
         ``{"task", "started", "trace_ids", "hops": [span records, oldest first]}``."""
         grouped: dict[str, list[dict[str, Any]]] = {}
+        children: dict[str, list[dict[str, Any]]] = {}
         for record in self.spans:
             if record["span"] == "delivery" and record.get("task"):
                 grouped.setdefault(record["task"], []).append(record)
+            elif record.get("parent_id"):
+                children.setdefault(record["parent_id"], []).append(record)
+        grouped = {
+            task: [{**hop, **inside(hop, children)} for hop in hops]
+            for task, hops in grouped.items()
+        }
         newest = sorted(grouped.items(), key=lambda item: item[1][-1]["start"], reverse=True)
         return [
             {
@@ -69,6 +80,24 @@ class Traces:
             }
             for task, hops in newest[:tasks]
         ]
+
+
+def inside(hop: dict[str, Any], children: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """What the function did with a delivered event, from its spans (when it sent them):
+    its handler's time, and its model calls with their tokens and tool calls."""
+    handlers = [c for c in children.get(hop["span_id"], []) if c["span"] == "handle"]
+    if not handlers:
+        return {}
+    handler = handlers[-1]
+    calls = [c for c in children.get(handler["span_id"], []) if c["span"] == "model call"]
+    return {
+        "function_ms": handler["duration_ms"],
+        "model_calls": len(calls),
+        "model_ms": round(sum(c["duration_ms"] for c in calls), 1),
+        "tokens_in": sum(c.get("tokens_in", 0) for c in calls),
+        "tokens_out": sum(c.get("tokens_out", 0) for c in calls),
+        "tool_calls": sum(c.get("tool_calls", 0) for c in calls),
+    }
 
 
 def _warn(message: str) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import uvloop
 from aiohttp import web
 
-from localknative import credential
+from localknative import credential, span_intake
 from localknative.broker import Eventing
 from localknative.command import DEFAULT_PORT
 from localknative.jobs import Jobs
@@ -68,6 +68,8 @@ async def serve(
         "BINKS_STATE_DIR": str(state_dir / "functions"),
         **(env or {}),
         credential.ENV: token,
+        # the functions' spans join the platform's (the dashboard), unless a collector is named
+        **span_intake.intake_env(base_url, token, {**os.environ, **(env or {})}),
     }
     serving = Serving(
         loaded.services,

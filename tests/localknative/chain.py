@@ -82,12 +82,13 @@ def run_team_chain(platform_factory, runtime: str) -> None:
             assert "42 lines of Python, no syntax errors" in data["markdown"], data["markdown"]
         callers = {r["caller"] for r in model.requests}
         assert callers == {f"{f}-{v}" for f in answers for v in ("agno", "crewai")}
-        assert_observed(platform, "chain-9", chain)
+        assert_observed(platform, "chain-9", runtime)
 
 
-def assert_observed(platform, task: str, chain) -> None:
-    """One trace for all of ``task``'s events; the dashboard's lanes per variant; the
-    platform's and a function's ``/metrics``."""
+def assert_observed(platform, task: str, runtime: str) -> None:
+    """One trace for all of ``task``'s events; the dashboard's lanes per variant (with
+    the model calls the functions reported, as processes: images built before the spans
+    were exported would not); the platform's and a function's ``/metrics``."""
     events = [e for e in platform.events() if e["attributes"].get("binkstask") == task]
     trace_ids = {e["attributes"].get("traceparent", "-").split("-")[1] for e in events}
     print(f"{len(events)} events of {task}, trace ids {trace_ids}")
@@ -100,6 +101,11 @@ def assert_observed(platform, task: str, chain) -> None:
         roles = ("orchestrator", "code-reviewer", "cluster-operator", "reporter")
         assert {f"{r}-{variant}" for r in roles} <= services, (variant, services)
         assert any(h["cold"] for h in shown["lanes"][variant]), "no cold start shown"
+        if runtime == "process":  # the function's spans reach the platform on their own
+            review = platform.wait(lambda v=variant: _reported(platform, task, v), 30, "spans")
+            print(review)
+            assert (review["model_calls"], review["tool_calls"]) == (3, 2), review
+            assert review["tokens_in"] > 0 and review["function_ms"] <= review["handler_ms"]
     text = platform.text("/metrics")
     delivered = value(text, "binks_deliveries_total", service="reporter-agno", outcome="delivered")
     cold = value(text, "binks_cold_start_seconds_count", service="orchestrator-crewai")
@@ -108,7 +114,19 @@ def assert_observed(platform, task: str, chain) -> None:
     assert delivered >= 1 and cold >= 1 and accepted >= 1
     assert value(text, "binks_instances", service="code-reviewer-crewai", variant="crewai") >= 0
     proxied = platform.text("/metrics", host="reporter-crewai.default.localhost")
-    assert 'binks_function_events_total{outcome="replied",service="reporter-crewai"' in proxied
+    replied = value(
+        proxied, "binks_function_events_total", service="reporter-crewai", outcome="replied"
+    )
+    assert replied == 1, proxied
+
+
+def _reported(platform, task: str, variant: str) -> dict | None:
+    """The code reviewer's hop of ``task`` once its function's spans are in, else None."""
+    (shown,) = [
+        t for t in platform.control("/_binks/dashboard/state")["tasks"] if t["task"] == task
+    ]
+    hops = [h for h in shown["lanes"][variant] if h["service"].startswith("code-reviewer")]
+    return hops[0] if hops and "model_calls" in hops[0] else None
 
 
 def value(text: str, name: str, **labels: str) -> float:

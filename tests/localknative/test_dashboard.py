@@ -61,6 +61,7 @@ def test_the_view_token_becomes_a_strict_cookie_and_leaves_the_address(platform)
         ("GET", "/metrics"),
         ("POST", "/_binks/dashboard/state"),
         ("POST", "/_binks/jobs/default"),
+        ("POST", "/_binks/otlp/v1/traces"),
     ],
 )
 def test_the_view_token_opens_nothing_else(platform, method: str, path: str) -> None:
