@@ -15,7 +15,9 @@ from __future__ import annotations
 import argparse
 import compileall
 import subprocess
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from statistics import median
 from typing import Any
@@ -39,6 +41,19 @@ started = time.perf_counter()
 import shared.runtime.telemetry, shared.runtime.model_calls
 print(time.perf_counter() - started)
 """
+
+
+class _Sink(BaseHTTPRequestHandler):
+    """``K_SINK`` for the orchestrator's extra events: 202, nothing kept."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(202)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *_: Any) -> None:
+        pass
 
 
 def first_reply(spec: FunctionSpec, env: dict[str, str]) -> float:
@@ -66,9 +81,12 @@ def import_seconds(variant: str, times: int = 20) -> float:
 def measure(runs: int, roles: tuple[str, ...]) -> dict[str, Any]:
     """Samples by service and setting, interleaved."""
     samples: dict[str, dict[str, list[dict[str, float]]]] = {}
+    sink = ThreadingHTTPServer(("127.0.0.1", 0), _Sink)
+    threading.Thread(target=sink.serve_forever, daemon=True).start()
     with ScriptedOllama(sample_team()) as model:
         base = {"OLLAMA_HOST": model.url_per_service, "BINKS_MODEL": DEFAULT_MODEL}
         base["BINKS_CLUSTER"] = "local"
+        base["K_SINK"] = f"http://127.0.0.1:{sink.server_address[1]}"
         for run in range(1, runs + 1):
             settings = SETTINGS if run % 2 else tuple(reversed(SETTINGS))
             for role in roles:
@@ -87,6 +105,7 @@ def measure(runs: int, roles: tuple[str, ...]) -> dict[str, Any]:
                             f"{sample['idle_rss_mib']:6.1f} MiB",
                             flush=True,
                         )
+    sink.shutdown()
     return samples
 
 
