@@ -1,7 +1,8 @@
 """What tracing and metrics cost a cold start, per function, both variants.
 
 ``python -m bench.telemetry_cost --runs 5``: every function × variant is started as a
-fresh process with telemetry on (the default) and with ``BINKS_TELEMETRY=off``,
+fresh process with telemetry on (the default, spans exported over OTLP as under
+``binks up``) and with ``BINKS_TELEMETRY=off``,
 interleaved (the variants' order and the settings' order flip every run), against the
 zero-latency scripted model. Per start: spawn → ready, spawn → the reply to a first
 event (the span, the metrics and the model-call hook all used once), CPU seconds to
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import compileall
+import json
 import subprocess
 import threading
 import time
@@ -33,12 +35,18 @@ from shared.defaults import DEFAULT_MODEL
 
 REPO = Path(__file__).resolve().parents[1]
 SETTINGS = ("on", "off")
+#: Each setting's environment: "on" as ``binks up`` runs a function, its spans exported
+#: over OTLP (to the bench's sink, which takes any POST); "off" with nothing of it.
+SETTING_ENV = {
+    "on": lambda sink: {"BINKS_TELEMETRY": "on", "OTEL_EXPORTER_OTLP_ENDPOINT": sink},
+    "off": lambda sink: {"BINKS_TELEMETRY": "off"},
+}
 #: Imported in the variant's environment after what a function imports anyway; the
 #: time of the last import line is the telemetry's own.
 IMPORT_PROBE = """
 import time, shared.runtime.app, shared.frameworks.{variant}_runner
 started = time.perf_counter()
-import shared.runtime.telemetry, shared.runtime.model_calls
+import shared.runtime.telemetry, shared.runtime.model_calls, shared.telemetry.otlp
 print(time.perf_counter() - started)
 """
 
@@ -93,7 +101,7 @@ def measure(runs: int, roles: tuple[str, ...]) -> dict[str, Any]:
                 for variant in order(run):
                     spec = FunctionSpec(role, variant)
                     for setting in settings:
-                        env = {**base, "BINKS_TELEMETRY": setting}
+                        env = {**base, **SETTING_ENV[setting](base["K_SINK"])}
                         sample = spawn_sample(spec, env)
                         sample["first_reply_s"] = first_reply(spec, env)
                         rows = samples.setdefault(spec.service, {}).setdefault(setting, [])
@@ -130,7 +138,28 @@ def summarise(samples: dict[str, dict[str, list[dict[str, float]]]]) -> dict[str
     return summary
 
 
-def table(summary: dict[str, Any], imports: dict[str, float]) -> str:
+def pooled(samples: dict[str, dict[str, list[dict[str, float]]]]) -> dict[str, Any]:
+    """Per variant, every function's starts together (4 × runs per setting): medians on
+    and off. One function's few starts drift more than the cost itself."""
+    out: dict[str, Any] = {}
+    for variant in ("agno", "crewai"):
+        rows = {
+            setting: [r for service, by in samples.items() if service.endswith(variant)
+                      for r in by.get(setting, [])]
+            for setting in SETTINGS
+        }  # fmt: skip
+        out[variant] = {
+            key: {
+                "on": median(r[key] for r in rows["on"]),
+                "off": median(r[key] for r in rows["off"]),
+                "starts": len(rows["on"]),
+            }
+            for key in KEYS
+        }
+    return out
+
+
+def table(summary: dict[str, Any], imports: dict[str, float], together: dict[str, Any]) -> str:
     """The markdown table of the cost (what the README quotes)."""
     lines = [
         "| function | spawn → ready, on / off s | cost | spawn → first reply, on / off s | cost "
@@ -148,6 +177,20 @@ def table(summary: dict[str, Any], imports: dict[str, float]) -> str:
                 f"{cost['on_minus_off'] * 1000:+.0f} ms ({cost['percent']:+.1f} %)",
             ]
         cells.append(f"{row['cost']['idle_rss_mib']['on_minus_off']:+.1f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "| variant, all functions pooled | starts per setting | spawn → ready | spawn → first "
+        "reply | CPU s to ready | idle RSS |",
+        "|---|---|---|---|---|---|",
+    ]
+    for variant, row in together.items():
+        cells = [variant, str(row["ready_s"]["starts"])]
+        for key in ("ready_s", "first_reply_s", "cpu_s"):
+            on, off = row[key]["on"], row[key]["off"]
+            cells.append(f"{(on - off) * 1000:+.0f} ms ({100 * (on / off - 1):+.1f} %)")
+        rss = row["idle_rss_mib"]
+        cells.append(f"{rss['on'] - rss['off']:+.1f} MiB")
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     for variant, seconds in imports.items():
@@ -168,7 +211,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--roles", default=",".join(ROLES), help="comma-separated roles (default: all four)"
     )
+    parser.add_argument(
+        "--report", type=Path, help="print a saved result's tables; measure nothing"
+    )
     args = parser.parse_args(argv)
+    if args.report:
+        saved = json.loads(args.report.read_text())
+        print(table(summarise(saved["samples"]), saved["import_s"], pooled(saved["samples"])))
+        return 0
     roles = tuple(r.strip() for r in args.roles.split(",") if r.strip())
     unknown = set(roles) - set(ROLES)
     if unknown or args.runs < 1:
@@ -181,11 +231,13 @@ def main(argv: list[str] | None = None) -> int:
     imports = {v: import_seconds(v) for v in ("agno", "crewai")}
     samples = measure(args.runs, roles)
     summary = summarise(samples)
-    text = table(summary, imports)
+    together = pooled(samples)
+    text = table(summary, imports, together)
     print("\n" + text)
     save("telemetry-cost", {
         "runs": args.runs, "roles": roles, "bytecode_compiled": compiled,
-        "import_s": imports, "samples": samples, "summary": summary, "table": text,
+        "import_s": imports, "samples": samples, "summary": summary, "pooled": together,
+        "table": text,
     })  # fmt: skip
     return 0
 

@@ -28,7 +28,11 @@ from localknative.store import EventQuery
 
 HERE = Path(__file__).resolve().parent
 #: The page's files, by the name it asks for them (nothing else is served from here).
-ASSETS = {"dashboard.js": "text/javascript", "dashboard.css": "text/css"}
+ASSETS = {
+    "dashboard.js": "text/javascript",
+    "dashboard.css": "text/css",
+    "favicon.svg": "image/svg+xml",
+}
 BENCH_RESULTS = REPO / "bench" / "results"
 _PLOT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}\.png$")
 #: The most of one event's data the page gets when a hop is clicked.
@@ -79,14 +83,14 @@ class Dashboard:
     async def asset(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
         if name not in ASSETS:
-            return error(404, f"no dashboard file {name[:40]!r}")
+            return _refused(404, f"no dashboard file {name[:40]!r}")
         return _file(HERE / name, ASSETS[name])
 
     async def plot(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
         path = self.bench / "plots" / name
         if not _PLOT.match(name) or not path.is_file():
-            return error(404, f"no bench plot {name[:40]!r}")
+            return _refused(404, f"no bench plot {name[:40]!r}")
         return _file(path, "image/png")
 
     async def state(self, _: web.Request) -> web.Response:
@@ -99,12 +103,12 @@ class Dashboard:
         """One event's attributes and data (the first 64 KiB), for a clicked hop."""
         raw = request.match_info["seq"]
         if not raw.isdigit() or int(raw) < 1:
-            return error(400, "the event's seq is a positive integer")
+            return _refused(400, "the event's seq is a positive integer")
         query = EventQuery(after=int(raw) - 1, limit=1, data=True, data_bytes=EVENT_DATA_BYTES)
         page = await asyncio.to_thread(self.eventing.store.events, query)
         found = [e for e in page["events"] if e["seq"] == int(raw)]
         if not found:
-            return error(404, f"no event {raw}")
+            return _refused(404, f"no event {raw}")
         return web.json_response(found[0], headers=SAFE_HEADERS)
 
 
@@ -146,3 +150,10 @@ def _service_row(row: dict[str, Any]) -> dict[str, Any]:
 
 def _file(path: Path, content_type: str) -> web.Response:
     return web.Response(body=path.read_bytes(), content_type=content_type, headers=SAFE_HEADERS)
+
+
+def _refused(status: int, reason: str) -> web.Response:
+    """A JSON error with the dashboard's headers (no framing, no sniffing, no cache)."""
+    answer = error(status, reason)
+    answer.headers.update(SAFE_HEADERS)
+    return answer

@@ -100,6 +100,7 @@ def test_files_come_from_an_allow_list(platform) -> None:
     for path, expected in [
         ("/_binks/dashboard/dashboard.js", 200),
         ("/_binks/dashboard/dashboard.css", 200),
+        ("/_binks/dashboard/favicon.svg", 200),
         ("/_binks/dashboard/__init__.py", 404),
         ("/_binks/dashboard/plots/..%2F..%2Fpyproject.toml", 404),
         ("/_binks/dashboard/plots/cold_start.png", 200),

@@ -248,10 +248,13 @@ def test_the_dashboard_shows_both_variants_chains_side_by_side(platform_factory,
     assert attributes["binkstask"] == TASK
 
     # the page made no markup or style the Content-Security-Policy refused, and no error
+    # of any kind (a failed request, the favicon's too, is one)
     problems = [
         entry["message"]
         for entry in browser.get_log("browser")
-        if "Content Security Policy" in entry["message"] or "Uncaught" in entry["message"]
+        if entry["level"] == "SEVERE"
+        or "Content Security Policy" in entry["message"]
+        or "Uncaught" in entry["message"]
     ]
     assert not problems, problems
 

@@ -179,6 +179,13 @@ def test_retry_with_backoff_then_dead_letter_with_error_extensions(platform_fact
     assert base64.b64decode(letter["ce-knativeerrordata"]) == b"model exploded"
     (event,) = platform.events("t.a")
     assert event["deliveries"][0]["state"] == "failed" and event["deliveries"][0]["attempts"] == 3
+    # what the dashboard and /metrics show of it: the reason decoded, each attempt counted
+    (shown,) = platform.control("/_binks/dashboard/state")["dead_letters"]
+    print(shown)
+    assert (shown["code"], shown["reason"], shown["event_type"]) == (500, "model exploded", "t.a")
+    metrics = platform.text("/metrics")
+    assert 'binks_dead_letters_total{trigger="default/f"} 1.0' in metrics, metrics
+    assert 'binks_delivery_retries_total{trigger="default/f"} 2.0' in metrics, metrics
 
 
 @pytest.mark.parametrize(
