@@ -3,6 +3,7 @@ from envs/Containerfile and their manifest lists."""
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,11 +80,38 @@ def selected(registry: str, tag: str, only: str, platforms: str) -> tuple[list[I
     return images, arches
 
 
+#: The label that says which code an image was built from (:func:`code_digest`).
+CODE_LABEL = "io.binks.code"
+
+
+def code_files(role: str) -> list[Path]:
+    """What envs/Containerfile copies into ``role``'s image (the worker's: no events/)."""
+    roots = ["shared", f"functions/{role}", "workspace"]
+    if role != "worker":
+        roots.append("events")
+    found = [REPO / "functions" / "__init__.py"]
+    for root in roots:
+        found += [
+            p for p in (REPO / root).rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+        ]  # fmt: skip
+    return sorted(found)
+
+
+def code_digest(role: str) -> str:
+    """A digest of the code ``role``'s image is built from: an image whose label differs
+    was built from other code (tests/podman.py names it stale)."""
+    digest = hashlib.sha256()
+    for path in code_files(role):
+        digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
 def build_image(image: Image, arch: str, deps: Path | None) -> None:
     """``image`` for ``arch`` (a function's on its variant's ``deps``), checked to be of that
     architecture and to run as user 10001."""
     what = f"{image.short} {arch}: build"
-    cmd = [*build_args(arch)]
+    cmd = [*build_args(arch), "--label", f"{CODE_LABEL}={code_digest(image.role)}"]
     if image.variant is None:
         cmd += ["--target", "worker"]
     else:
