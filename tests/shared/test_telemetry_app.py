@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
@@ -12,16 +11,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from functions.code_reviewer.role import ROLE
 from shared.runtime import create_app
 from tests.shared.fixed_runner import FixedRunner
+from tests.shared.test_app import CE, REPO
 
-REPO = Path(__file__).parents[2]
 ANSWER = json.dumps({"summary": "one bug", "findings": []})
-CE = {
-    "ce-specversion": "1.0",
-    "ce-id": "req-1",
-    "ce-source": "/tests",
-    "ce-type": "dev.binks.review.requested",
-    "content-type": "application/json",
-}
 EVENT_TRACE = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 HOP_TRACE = "00-0af7651916cd43dd8448eb211c80319c-aaaaaaaaaaaaaaaa-01"
 
