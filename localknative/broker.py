@@ -15,7 +15,7 @@ import base64
 import os
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import aiohttp
@@ -25,44 +25,28 @@ from localknative.admission import (
     BACKLOG_BYTES,
     DECODE_INLINE_BYTES,
     ERROR_PREFIX,
-    MAX_ANSWER,
     MAX_TTL,
     RETRY_AFTER_S,
     TTL,
-    AnswerTooLarge,
     IngressError,
     attributes_over_budget,
     backlog_from_env,
     ingress_ttl,
-    read_bounded,
 )
 from localknative.filters import legacy_matches, matches
 from localknative.manifests import Broker, Delivery, Destination, Manifests, Trigger
 from localknative.observer import Observer
+from localknative.posting import DeliveryOutcome, post
 from localknative.serving import Serving, ServingError
 from localknative.store import EventStore, PendingDelivery, StoredEvent
 from localknative.traces import Traces, event_context, with_context
-from shared.errors import FunctionError, InvalidEvent
+from shared.errors import FunctionError
 from shared.telemetry.spans import now_ns
 from shared.telemetry.tracecontext import TRACEPARENT, TraceContext, child_of
 from shared.wire import Incoming, binary_headers, data_bytes, decode, text_attributes
 
 RETRYABLE = {404, 408, 409, 429}
 ERROR_DATA_LIMIT = 1024
-
-
-@dataclass(frozen=True)
-class DeliveryOutcome:
-    status: int | None
-    body: bytes = b""
-    error: str | None = None
-    reply: Incoming | None = None
-    timed_out: bool = False
-    #: the connection was refused: nothing was delivered (a dead instance's closed port)
-    refused: bool = False
-    #: seconds spent waiting for an instance, and the cold start it waited for (if any)
-    wait_s: float = 0.0
-    cold_start_s: float | None = None
 
 
 class Eventing:
@@ -351,7 +335,9 @@ class Eventing:
             **({TRACEPARENT: trace.traceparent} if trace else {}),
         }
         if destination.uri:
-            return await self._post(destination.uri, headers, event.data, spec.timeout_s or 300)
+            return await post(
+                self.session, destination.uri, headers, event.data, spec.timeout_s or 300
+            )
         if self.serving.builtin(destination.namespace, destination.service):
             await self.record_sink(destination.service, event.attributes, event.data)
             return DeliveryOutcome(202)
@@ -370,7 +356,8 @@ class Eventing:
         outcome = DeliveryOutcome(None, **waited)
         try:
             outcome = replace(
-                await self._post(instance.process.url, headers, event.data, timeout), **waited
+                await post(self.session, instance.process.url, headers, event.data, timeout),
+                **waited,
             )
         finally:  # an instance that refused the connection is replaced before the retry
             await self.serving.release(
@@ -381,43 +368,6 @@ class Eventing:
             reason = f"request timeout: {destination.service} took over {timeout:g}s"
             return DeliveryOutcome(504, reason.encode(), error=reason, **waited)
         return outcome
-
-    async def _post(
-        self, url: str, headers: dict[str, str], body: bytes, timeout_s: float
-    ) -> DeliveryOutcome:
-        assert self.session is not None
-        try:
-            async with self.session.post(
-                url, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=timeout_s)
-            ) as response:
-                status = response.status
-                answer_headers = dict(response.headers)
-                payload = await read_bounded(response, MAX_ANSWER)
-        except AnswerTooLarge:
-            return DeliveryOutcome(502, error=f"the answer is over {MAX_ANSWER} bytes")
-        except TimeoutError:
-            return DeliveryOutcome(
-                None, error=f"TimeoutError: no answer within {timeout_s:g}s", timed_out=True
-            )
-        except (aiohttp.ClientError, OSError) as problem:
-            # kept for the event log (``binks events``); never sent to a client
-            refused = isinstance(problem, aiohttp.ClientConnectorError)
-            return DeliveryOutcome(
-                None, error=f"{type(problem).__name__}: {problem}", refused=refused
-            )
-        if not 200 <= status < 300:
-            return DeliveryOutcome(status, payload, error=f"HTTP {status}")
-        has_event = any(k.lower().startswith("ce-") for k in answer_headers) or payload.strip()
-        if not has_event:
-            return DeliveryOutcome(status)
-        try:
-            reply = decode(answer_headers, payload)
-            if reply.mode == "plain":
-                raise InvalidEvent("a 2xx body must be empty or a CloudEvent")
-        except (FunctionError, ValueError) as problem:
-            reason = getattr(problem, "reason", str(problem))
-            return DeliveryOutcome(502, payload, error=f"reply is not a CloudEvent: {reason}")
-        return DeliveryOutcome(status, payload, reply=reply)
 
     async def record_sink(self, service: str, attributes: Mapping[str, str], data: bytes) -> None:
         """What the platform's event_display stand-in received (shown by ``binks events``)."""

@@ -20,7 +20,7 @@ from shared.telemetry.spans import Span, now_ns
 from shared.telemetry.tracecontext import TraceContext, child_of
 
 if TYPE_CHECKING:
-    from localknative.broker import DeliveryOutcome
+    from localknative.posting import DeliveryOutcome
 
 #: Dead letters the dashboard shows (the newest).
 DEAD_LETTERS_KEPT = 100
