@@ -35,6 +35,8 @@ from shared.defaults import DEFAULT_MODEL
 
 REPO = Path(__file__).resolve().parents[1]
 SETTINGS = ("on", "off")
+#: Events after the first, per start: the warm median is the per-request cost.
+WARM_EVENTS = 10
 #: Each setting's environment: "on" as ``binks up`` runs a function, its spans exported
 #: over OTLP (to the bench's sink, which takes any POST); "off" with nothing of it.
 SETTING_ENV = {
@@ -64,13 +66,16 @@ class _Sink(BaseHTTPRequestHandler):
         pass
 
 
-def first_reply(spec: FunctionSpec, env: dict[str, str]) -> float:
-    """Spawn → the reply to one event (posted the moment the instance is ready)."""
+def first_reply(spec: FunctionSpec, env: dict[str, str]) -> dict[str, float]:
+    """Spawn → the reply to one event (posted the moment the instance is ready), then
+    the median of :data:`WARM_EVENTS` more, one after another (the cost per request)."""
     event_type, data = request_for(spec.role, spec.variant)
     with FunctionProcess(spec, env=env) as instance:
         instance.wait_ready()
         post_event(instance.url, event_type, data)
-        return time.monotonic() - instance.started
+        first = time.monotonic() - instance.started
+        warm = [post_event(instance.url, event_type, data)[0] for _ in range(WARM_EVENTS)]
+    return {"first_reply_s": first, "warm_p50_s": median(warm)}
 
 
 def import_seconds(variant: str, times: int = 20) -> float:
@@ -103,7 +108,7 @@ def measure(runs: int, roles: tuple[str, ...]) -> dict[str, Any]:
                     for setting in settings:
                         env = {**base, **SETTING_ENV[setting](base["K_SINK"])}
                         sample = spawn_sample(spec, env)
-                        sample["first_reply_s"] = first_reply(spec, env)
+                        sample.update(first_reply(spec, env))
                         rows = samples.setdefault(spec.service, {}).setdefault(setting, [])
                         rows.append(sample)
                         print(
@@ -117,18 +122,25 @@ def measure(runs: int, roles: tuple[str, ...]) -> dict[str, Any]:
     return samples
 
 
-KEYS = ("ready_s", "first_reply_s", "cpu_s", "idle_rss_mib")
+KEYS = ("ready_s", "first_reply_s", "warm_p50_s", "cpu_s", "idle_rss_mib")
+
+
+def measured(samples: dict[str, dict[str, list[dict[str, float]]]]) -> tuple[str, ...]:
+    """The :data:`KEYS` every sample has (a result saved before warm events has none)."""
+    rows = [r for by in samples.values() for rs in by.values() for r in rs]
+    return tuple(k for k in KEYS if all(k in r for r in rows))
 
 
 def summarise(samples: dict[str, dict[str, list[dict[str, float]]]]) -> dict[str, Any]:
     """Per service: each setting's spread, and on − off of the medians (absolute and %)."""
     summary = {}
+    keys = measured(samples)
     for service, by_setting in samples.items():
         spreads = {
-            s: {k: spread([r[k] for r in rows]) for k in KEYS} for s, rows in by_setting.items()
+            s: {k: spread([r[k] for r in rows]) for k in keys} for s, rows in by_setting.items()
         }
         cost = {}
-        for key in KEYS:
+        for key in keys:
             on, off = spreads["on"][key]["median"], spreads["off"][key]["median"]
             cost[key] = {
                 "on_minus_off": on - off,
@@ -142,6 +154,7 @@ def pooled(samples: dict[str, dict[str, list[dict[str, float]]]]) -> dict[str, A
     """Per variant, every function's starts together (4 × runs per setting): medians on
     and off. One function's few starts drift more than the cost itself."""
     out: dict[str, Any] = {}
+    keys = measured(samples)
     for variant in ("agno", "crewai"):
         rows = {
             setting: [r for service, by in samples.items() if service.endswith(variant)
@@ -154,21 +167,32 @@ def pooled(samples: dict[str, dict[str, list[dict[str, float]]]]) -> dict[str, A
                 "off": median(r[key] for r in rows["off"]),
                 "starts": len(rows["on"]),
             }
-            for key in KEYS
+            for key in keys
         }
     return out
 
 
+LABELS = {
+    "ready_s": "spawn → ready",
+    "first_reply_s": "spawn → first reply",
+    "warm_p50_s": "warm reply (median)",
+    "cpu_s": "CPU s to ready",
+}
+
+
 def table(summary: dict[str, Any], imports: dict[str, float], together: dict[str, Any]) -> str:
     """The markdown table of the cost (what the README quotes)."""
+    timed = [k for k in ("ready_s", "first_reply_s", "warm_p50_s") if k in LABELS and any(
+        k in row["cost"] for row in summary.values())]  # fmt: skip
     lines = [
-        "| function | spawn → ready, on / off s | cost | spawn → first reply, on / off s | cost "
-        "| idle RSS on − off MiB |",
-        "|---|---|---|---|---|---|",
+        "| function | "
+        + " | ".join(f"{LABELS[k]}, on / off s | cost" for k in timed)
+        + " | idle RSS on − off MiB |",
+        "|---|" + "---|---|" * len(timed) + "---|",
     ]
     for service, row in sorted(summary.items()):
         cells = [service]
-        for key in ("ready_s", "first_reply_s"):
+        for key in timed:
             on = row["spread"]["on"][key]["median"]
             off = row["spread"]["off"][key]["median"]
             cost = row["cost"][key]
@@ -180,13 +204,14 @@ def table(summary: dict[str, Any], imports: dict[str, float], together: dict[str
         lines.append("| " + " | ".join(cells) + " |")
     lines += [
         "",
-        "| variant, all functions pooled | starts per setting | spawn → ready | spawn → first "
-        "reply | CPU s to ready | idle RSS |",
-        "|---|---|---|---|---|---|",
+        "| variant, all functions pooled | starts per setting | "
+        + " | ".join(LABELS[k] for k in (*timed, "cpu_s"))
+        + " | idle RSS |",
+        "|---|---|" + "---|" * (len(timed) + 2),
     ]
     for variant, row in together.items():
         cells = [variant, str(row["ready_s"]["starts"])]
-        for key in ("ready_s", "first_reply_s", "cpu_s"):
+        for key in (*timed, "cpu_s"):
             on, off = row[key]["on"], row[key]["off"]
             cells.append(f"{(on - off) * 1000:+.0f} ms ({100 * (on / off - 1):+.1f} %)")
         rss = row["idle_rss_mib"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import queue
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -24,6 +25,8 @@ from shared.telemetry.spans import Span, Value
 TRACES_PATH = "/v1/traces"
 MAX_QUEUE = 2048
 MAX_BATCH = 256
+#: How long a batch waits for more spans before it is sent (OpenTelemetry's SDK: 5 s).
+BATCH_DELAY_S = 0.5
 #: OTLP's status codes and span kinds as the protobuf enums number them.
 _STATUS_OK, _STATUS_ERROR = 1, 2
 _KIND = {"internal": 1, "server": 2, "client": 3, "producer": 4, "consumer": 5}
@@ -155,9 +158,12 @@ class OtlpExporter:
             first = self._queue.get()
             batch = [] if first is None else [first]
             last = first is None
+            # what else comes within BATCH_DELAY_S goes in the same POST: a request's spans
+            # (handler, model calls) are one export, not one each
+            deadline = time.monotonic() + BATCH_DELAY_S
             while not last and len(batch) < MAX_BATCH:
                 try:
-                    item = self._queue.get_nowait()
+                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
                 except queue.Empty:
                     break
                 if item is None:
