@@ -39,10 +39,10 @@ from localknative.observer import Observer
 from localknative.posting import DeliveryOutcome, post
 from localknative.serving import Serving, ServingError
 from localknative.store import EventStore, PendingDelivery, StoredEvent
-from localknative.traces import Traces, event_context, with_context
+from localknative.traces import Traces, with_context
 from shared.errors import FunctionError
 from shared.telemetry.spans import now_ns
-from shared.telemetry.tracecontext import TRACEPARENT, TraceContext, child_of
+from shared.telemetry.tracecontext import TRACEPARENT, TraceContext, carried_by, child_of
 from shared.wire import Incoming, binary_headers, data_bytes, decode, text_attributes
 
 RETRYABLE = {404, 408, 409, 429}
@@ -162,7 +162,7 @@ class Eventing:
     ) -> int:
         attributes = {k: v for k, v in attributes.items() if not k.startswith(ERROR_PREFIX)}
         attributes[TTL] = str(ttl)
-        if event_context(attributes) is None:  # an event without one starts a trace here
+        if carried_by(attributes) is None:  # an event without one starts a trace here
             attributes = self.seen.start_trace(attributes, origin)
         self.seen.metrics.accepted.labels(origin).inc()
         # set by the broker, always: a sender's value would lie about queueing time
@@ -237,7 +237,7 @@ class Eventing:
             while True:
                 attempt += 1
                 started, started_ns = time.monotonic(), now_ns()
-                context = child_of(event_context(event.attributes))
+                context = child_of(carried_by(event.attributes))
                 outcome = await self._send(
                     trigger.subscriber, trigger.namespace, event, spec, context
                 )
@@ -251,7 +251,7 @@ class Eventing:
                     self.store.record_attempt(
                         delivery.id,
                         attempt,
-                        self._describe(trigger.subscriber),
+                        trigger.subscriber.describe(),
                         outcome.status,
                         outcome.error,
                         (time.monotonic() - started) * 1000,
@@ -272,10 +272,6 @@ class Eventing:
     def _retryable(outcome: DeliveryOutcome) -> bool:
         return outcome.status is None or outcome.status in RETRYABLE or outcome.status >= 500
 
-    @staticmethod
-    def _describe(destination: Destination) -> str:
-        return destination.uri or f"service:{destination.namespace}/{destination.service}"
-
     async def _reply(
         self, cause: StoredEvent, reply: Incoming, body: bytes, delivery: TraceContext
     ) -> None:
@@ -283,7 +279,7 @@ class Eventing:
         broker = self.brokers[(cause.namespace, cause.broker)]
         attributes = text_attributes(reply)
         attributes.pop(ARRIVAL, None)
-        if event_context(attributes) is None:  # a subscriber that traces nothing: its reply
+        if carried_by(attributes) is None:  # a subscriber that traces nothing: its reply
             attributes = with_context(attributes, delivery)  # continues the delivery
         if ttl <= 0:
             await asyncio.wrap_future(
@@ -305,7 +301,7 @@ class Eventing:
         data = base64.b64encode(failure.body or (failure.error or "").encode()).decode()
         attributes = {
             **event.attributes,
-            "knativeerrordest": self._describe(trigger.subscriber),
+            "knativeerrordest": trigger.subscriber.describe(),
             "knativeerrorcode": str(failure.status if failure.status is not None else -1),
             "knativeerrordata": data[:ERROR_DATA_LIMIT],
         }

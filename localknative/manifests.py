@@ -47,6 +47,10 @@ class Destination:
     uri: str | None = None
     broker: str | None = None
 
+    def describe(self) -> str:
+        """How the event log and ``knativeerrordest`` name it: its URI or ``service:ns/name``."""
+        return self.uri or f"service:{self.namespace}/{self.service}"
+
 
 @dataclass(frozen=True)
 class Broker:

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from localknative.admission import ARRIVAL
-from localknative.manifests import Destination, Trigger
+from localknative.manifests import Trigger
 from localknative.metrics import PlatformMetrics, variant_of
 from localknative.serving import Serving
 from localknative.store import PendingDelivery, StoredEvent
@@ -104,7 +104,7 @@ class Observer:
             "event_seq": event.seq,
             "event_type": event.attributes.get("type", ""),
             "trigger": f"{trigger.namespace}/{trigger.name}",
-            "destination": _describe(trigger.subscriber),
+            "destination": trigger.subscriber.describe(),
             "code": failure.status if failure.status is not None else -1,
             "reason": reason.decode("utf-8", "replace"),
         }
@@ -123,7 +123,3 @@ def _arrival_ns(attributes: Mapping[str, str]) -> int | None:
         return int(datetime.fromisoformat(attributes[ARRIVAL]).timestamp() * 1e9)
     except (KeyError, ValueError):
         return None
-
-
-def _describe(destination: Destination) -> str:
-    return destination.uri or f"service:{destination.namespace}/{destination.service}"

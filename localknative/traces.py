@@ -15,15 +15,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from shared.telemetry.spans import Exporter, Span, exporter_from_env
-from shared.telemetry.tracecontext import TRACEPARENT, TRACESTATE, TraceContext, parse
+from shared.telemetry.tracecontext import TRACEPARENT, TRACESTATE, TraceContext
 
 #: Spans kept for the dashboard; the oldest go first.
 MAX_SPANS = 5000
-
-
-def event_context(attributes: Mapping[str, str]) -> TraceContext | None:
-    """The trace context an event carries (its Distributed Tracing extension), or None."""
-    return parse(attributes.get(TRACEPARENT), attributes.get(TRACESTATE))
 
 
 def with_context(attributes: dict[str, str], context: TraceContext) -> dict[str, str]:

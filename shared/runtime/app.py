@@ -62,7 +62,7 @@ def create_app(
     settings = Settings.from_env(env, default_service=f"{role.name}-{variant}")
     logs.configure()
     dispatch = _dispatcher(role, variant, runner, env, settings)
-    telemetry = _telemetry(settings.service, variant, env)
+    telemetry = _telemetry(settings.service, variant, env) if settings.telemetry else None
     app = Flask(settings.service)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     _add_health(app)
@@ -130,12 +130,10 @@ def _add_health(app: Flask) -> None:
         return Response("READY", mimetype="text/plain")
 
 
-def _telemetry(service: str, variant: str, env: Mapping[str, str]) -> FunctionTelemetry | None:
+def _telemetry(service: str, variant: str, env: Mapping[str, str]) -> FunctionTelemetry:
     """Traces and metrics (:mod:`shared.runtime.telemetry`), with every model call seen
-    (:mod:`shared.runtime.model_calls`); None under ``BINKS_TELEMETRY=off``, and then
-    neither module (nor the Prometheus client) is imported."""
-    if env.get("BINKS_TELEMETRY", "on").strip().lower() in ("off", "0", "false", "no"):
-        return None
+    (:mod:`shared.runtime.model_calls`); only called with telemetry on
+    (``Settings.telemetry``): off, neither module is imported."""
     from shared.runtime import model_calls
     from shared.runtime.telemetry import FunctionTelemetry
 

@@ -31,13 +31,15 @@ class Settings:
     sink: str
     state_dir: Path
     model_timeout_s: float = DEFAULT_MODEL_TIMEOUT_S
+    telemetry: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], default_service: str) -> Settings:
         """Read ``K_SERVICE``/``K_REVISION``/``K_CONFIGURATION``, ``OLLAMA_HOST``,
         ``BINKS_MODEL``, ``BINKS_REPO_BASE``, ``BINKS_MAX_BODY_BYTES``,
-        ``BINKS_STRUCTURED_ANSWER``, ``K_SINK``, ``BINKS_STATE_DIR`` and
-        ``BINKS_MODEL_TIMEOUT`` (seconds per model call)."""
+        ``BINKS_STRUCTURED_ANSWER``, ``K_SINK``, ``BINKS_STATE_DIR``,
+        ``BINKS_MODEL_TIMEOUT`` (seconds per model call) and ``BINKS_TELEMETRY`` (off:
+        ``off``, ``0``, ``false`` or ``no``)."""
         service = env.get("K_SERVICE") or default_service
         return cls(
             service=service,
@@ -54,6 +56,8 @@ class Settings:
                 env.get("BINKS_STATE_DIR") or Path(tempfile.gettempdir(), "binks-state")
             ),
             model_timeout_s=_positive(env, "BINKS_MODEL_TIMEOUT", DEFAULT_MODEL_TIMEOUT_S),
+            telemetry=env.get("BINKS_TELEMETRY", "on").strip().lower()
+            not in ("off", "0", "false", "no"),
         )
 
 

@@ -49,7 +49,7 @@ def install(record: Callable[[ModelCall], None]) -> None:
         except Exception as problem:
             _record(ModelCall(request.url.path, 0, started, now_ns(), error=type(problem).__name__))
             raise
-        if _streamed(request):
+        if _streamed(response):
             _record(ModelCall(request.url.path, response.status_code, started, now_ns()))
             return response
         response.read()
@@ -71,11 +71,10 @@ def _record(call: ModelCall) -> None:
         record(call)
 
 
-def _streamed(request: Any) -> bool:
-    try:
-        return bool(json.loads(request.content or b"{}").get("stream"))
-    except (ValueError, AttributeError, RuntimeError):  # not JSON, or a streamed body
-        return False
+def _streamed(response: Any) -> bool:
+    """Ollama streams NDJSON, the OpenAI API server-sent events; an answer read whole is JSON."""
+    kind = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    return kind in ("application/x-ndjson", "text/event-stream")
 
 
 def _counts(body: bytes) -> dict[str, int]:

@@ -22,13 +22,7 @@ from typing import Any
 from shared.runtime import logs
 from shared.telemetry.metrics import Counter, Histogram, Registry
 from shared.telemetry.spans import Exporter, Span, Value, exporter_from_env, now_ns
-from shared.telemetry.tracecontext import (
-    TRACEPARENT,
-    TRACESTATE,
-    TraceContext,
-    child_of,
-    parse,
-)
+from shared.telemetry.tracecontext import TraceContext, carried_by, child_of
 
 #: The handler span of the request this thread is serving (model calls are its children).
 CURRENT: contextvars.ContextVar[TraceContext | None] = contextvars.ContextVar(
@@ -38,24 +32,12 @@ HANDLER_BUCKETS = (0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120
 MODEL_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80, 160)
 
 
-def enabled(env: Mapping[str, str]) -> bool:
-    """False only when ``BINKS_TELEMETRY`` says off (``off``, ``0``, ``false``, ``no``)."""
-    return env.get("BINKS_TELEMETRY", "on").strip().lower() not in ("off", "0", "false", "no")
-
-
 def incoming_context(
     headers: Mapping[str, str], attributes: Mapping[str, Any]
 ) -> TraceContext | None:
     """The context a request continues: the HTTP ``traceparent`` (the hop that delivered
     it), else the event's Distributed Tracing extension; None when neither is valid."""
-    found = parse(headers.get(TRACEPARENT), headers.get(TRACESTATE))
-    if found is None:
-        found = parse(_text(attributes.get(TRACEPARENT)), _text(attributes.get(TRACESTATE)))
-    return found
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
+    return carried_by(headers) or carried_by(attributes)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 #: The names of the two attributes (CloudEvents extension) and headers (HTTP).
 TRACEPARENT = "traceparent"
@@ -65,6 +67,15 @@ def parse(traceparent: str | None, tracestate: str | None = None) -> TraceContex
         return None
     return TraceContext(
         trace_id, span_id, bool(int(flags, 16) & _SAMPLED), clean_tracestate(tracestate)
+    )
+
+
+def carried_by(values: Mapping[str, Any]) -> TraceContext | None:
+    """The context in ``traceparent``/``tracestate`` of an event's attributes or a
+    request's headers (None when absent, invalid or not text)."""
+    parent, state = values.get(TRACEPARENT), values.get(TRACESTATE)
+    return parse(
+        parent if isinstance(parent, str) else None, state if isinstance(state, str) else None
     )
 
 
