@@ -4,6 +4,7 @@ readiness, read memory, stop with SIGTERM."""
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import re
@@ -139,7 +140,9 @@ class FunctionProcess(Spawned):
             **(child_env(self._listener) if self._listener else {}),
         }
         self.service = overrides["K_SERVICE"]
-        self._env = {**os.environ, **identity_expanded(overrides)}
+        #: what this instance is told, over the platform's own environment
+        self.instance_env = identity_expanded(overrides)
+        self._env = {**os.environ, **self.instance_env}
         self._process = None
         self.started = 0.0
 
@@ -204,15 +207,21 @@ class FunctionProcess(Spawned):
         try:
             if self._process is None or self._process.poll() is not None:
                 return self._process.returncode if self._process else 0
-            self._process.send_signal(signal.SIGTERM)
+            self._signal(signal.SIGTERM)
             try:
                 return self._process.wait(timeout_s)
             except subprocess.TimeoutExpired:
-                self._process.kill()
+                self._signal(signal.SIGKILL)
                 return self._process.wait()
         finally:
             memory_groups.remove(self.cgroup)
             self.cgroup = None
+
+    def _signal(self, signum: int) -> None:
+        """Signal the function's own process (``pid``: the child, where a wrapper such
+        as ``unshare`` or ``criu`` is the process started)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signum)
 
 
 def poll_ready(

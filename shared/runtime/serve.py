@@ -19,11 +19,14 @@ from __future__ import annotations
 import importlib
 import os
 import signal
+import socket
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+
+from shared.runtime import snapshot
 
 LOOP_TICK_S = 0.2  # how often the drain checks whether everything is answered
 
@@ -91,14 +94,36 @@ class _Closing:
             self.on_close()
 
 
-def serve(app: Callable, env: Mapping[str, str] = os.environ) -> int:
-    """Serve ``app`` until SIGTERM/SIGINT, then drain; the exit status."""
+def preload(spec: str) -> None:
+    """Import everything ``load_app(spec)`` and ``serve`` will, and build nothing: what a
+    snapshot start checkpoints (``shared.runtime.snapshot``). The role's module, the
+    app factory, the variant's framework runner, the HTTP server."""
+    import waitress.channel  # noqa: F401  (serve's imports)
+
+    import shared.runtime.telemetry  # noqa: F401
+
+    if "@" in spec:
+        from shared import variants
+
+        package, _, variant = spec.partition("@")
+        importlib.import_module(f"{package}.role")
+        importlib.import_module("shared.runtime.app")
+        importlib.import_module(variants.get(variant).runner)
+    else:
+        importlib.import_module(spec.partition(":")[0])
+
+
+def serve(
+    app: Callable, env: Mapping[str, str] = os.environ, listener: socket.socket | None = None
+) -> int:
+    """Serve ``app`` until SIGTERM/SIGINT, then drain; the exit status. On ``listener``
+    if given, else on the socket a parent passed, else on ``BINKS_BIND``:``PORT``."""
     from waitress import create_server, wasyncore
     from waitress.channel import HTTPChannel
 
     from shared.listen import inherited_listener
 
-    inherited = inherited_listener(env)
+    inherited = listener or inherited_listener(env)
     if inherited is not None:
         where: dict[str, Any] = {"sockets": [inherited]}
     else:
@@ -147,6 +172,14 @@ def main(argv: list[str]) -> int:
     # a handler would be ignored; serve() installs the draining handler before it listens.
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, _stop_starting)
+    if snapshot.requested():
+        preload(spec)
+        try:
+            handover = snapshot.await_handover()
+        except snapshot.HandoverError as problem:
+            print(f"snapshot start: {problem}", file=sys.stderr)
+            return 1
+        return serve(load_app(spec), listener=handover.listener)
     return serve(load_app(spec))
 
 

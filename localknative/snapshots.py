@@ -1,0 +1,318 @@
+"""Snapshot start for process instances (``binks up --start snapshot``): the first
+instance of a revision starts cold and is checkpointed with CRIU once its imports are
+done; every later scale-from-zero restores that checkpoint instead of importing again.
+
+- **Where the checkpoint is taken.** After the imports, before anything per instance
+  (``shared.runtime.snapshot``): the function announces it on a Unix socket and waits.
+  The platform dumps it (``--leave-running``: the original goes on as the first
+  instance), then hands it, and later each restored copy, its own environment and
+  listening socket over that socket (CRIU swaps in a fresh one per copy:
+  ``--ext-unix-sk`` at dump, ``--inherit-fd`` at restore).
+- **Several copies at once.** The cold instance runs as PID 1 of a PID namespace of its
+  own (``unshare --pid --fork``), so CRIU restores every copy into a new one: the
+  same PID in each, no collision. Each copy gets its own port (the handed-over socket),
+  its own work directory and its own memory cgroup, entered before the restore so the
+  restored memory is charged there.
+- **What a copy cannot carry.** The function refuses to be checkpointed with a socket
+  open, and CRIU without ``--tcp-established`` refuses a TCP connection: no connection
+  to the model or the broker is ever restored.
+
+CRIU 4.2.1 is built by ``make criu`` from Debian's source package; ``check`` says what
+is missing when it cannot work here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from localknative import cgroups as memory_groups
+from localknative.instances import FunctionProcess, joining, poll_ready, process_tree
+from localknative.paths import REPO
+from shared.listen import LISTEN_FD_ENV
+from shared.runtime.snapshot import IMPORTED, SNAPSHOT_FD_ENV
+
+#: Where ``make criu`` puts the CRIU it builds (``BINKS_CRIU`` names another).
+CRIU = REPO / ".tools" / "criu" / "criu"
+#: How instances start: ``cold`` (import everything, the default) or ``snapshot``.
+STARTS = ("cold", "snapshot")
+
+
+class SnapshotUnavailable(RuntimeError):
+    """Snapshot start cannot work on this machine; the message says why and what to do."""
+
+
+def criu_path() -> Path:
+    """The CRIU binary snapshot start uses."""
+    return Path(os.environ.get("BINKS_CRIU") or CRIU)
+
+
+def check(criu: Path | None = None) -> str:
+    """CRIU's version line when snapshot start can work here; SnapshotUnavailable
+    naming the first thing missing otherwise."""
+    criu = criu or criu_path()
+    if platform.system() != "Linux":
+        raise SnapshotUnavailable("snapshot start needs Linux (CRIU checkpoints Linux processes)")
+    if os.geteuid() != 0:
+        raise SnapshotUnavailable("snapshot start needs root: CRIU dumps and restores processes")
+    if shutil.which("unshare") is None:
+        raise SnapshotUnavailable("snapshot start needs unshare (Debian's util-linux)")
+    if not os.access(criu, os.X_OK):
+        raise SnapshotUnavailable(
+            f"CRIU is not built here ({criu}): run `make criu` (CRIU 4.2.1 from Debian's "
+            "source package, about a minute), or set BINKS_CRIU to a CRIU >= 4.2"
+        )
+    checked = subprocess.run([str(criu), "check"], capture_output=True, text=True, timeout=60)
+    if checked.returncode != 0:
+        said = (checked.stderr or checked.stdout).strip().splitlines()
+        reason = next((line for line in said if "rror" in line), said[-1] if said else "")
+        raise SnapshotUnavailable(f"`{criu} check` says this kernel cannot: {reason}")
+    version = subprocess.run([str(criu), "--version"], capture_output=True, text=True)
+    return version.stdout.strip().splitlines()[0]
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """One revision's checkpoint: CRIU's images and the inode of the function's end of
+    the snapshot socket (what ``--inherit-fd`` replaces in each copy)."""
+
+    directory: Path
+    channel_inode: int
+    dump_s: float
+
+    def size_bytes(self) -> int:
+        """The images' size on disk."""
+        return sum(f.stat().st_size for f in self.directory.iterdir() if f.is_file())
+
+
+class Snapshots:
+    """The checkpoints of one platform run, one per Service, under ``root``."""
+
+    def __init__(self, root: Path, criu: Path | None = None) -> None:
+        self.root = root
+        self.criu = criu or criu_path()
+        self._checkpoints: dict[str, Checkpoint] = {}
+        self._claimed: set[str] = set()
+        self._lock = threading.Lock()
+        self._restores = 0
+
+    def get(self, service: str) -> Checkpoint | None:
+        """The Service's checkpoint, once one was taken."""
+        with self._lock:
+            return self._checkpoints.get(service)
+
+    def claim(self, service: str) -> bool:
+        """True for the one cold start of ``service`` that is to be checkpointed (a
+        Service whose checkpoint failed is not tried again: it starts cold)."""
+        with self._lock:
+            if service in self._claimed:
+                return False
+            self._claimed.add(service)
+            return True
+
+    def dump(self, service: str, pid: int, channel_inode: int) -> Checkpoint:
+        """Checkpoint the running instance ``pid`` (left running); RuntimeError with
+        CRIU's own error line when the dump fails."""
+        directory = self.root / service
+        shutil.rmtree(directory, ignore_errors=True)
+        directory.mkdir(parents=True)
+        started = time.monotonic()
+        command = [
+            str(self.criu), "dump", "-t", str(pid), "-D", str(directory),
+            "--leave-running", f"--ext-unix-sk={channel_inode}",
+            "-o", "dump.log",
+        ]  # fmt: skip
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        if done.returncode != 0:
+            raise RuntimeError(f"criu dump failed: {_error_line(directory / 'dump.log')}")
+        checkpoint = Checkpoint(directory, channel_inode, time.monotonic() - started)
+        with self._lock:
+            self._checkpoints[service] = checkpoint
+        return checkpoint
+
+    def work_dir(self, service: str) -> Path:
+        """A new directory for one restore's log and pidfile."""
+        with self._lock:
+            self._restores += 1
+            number = self._restores
+        directory = self.root / "restores" / f"{service}-{number}"
+        directory.mkdir(parents=True, exist_ok=True)
+        return directory
+
+    def remove(self) -> None:
+        """Delete every checkpoint (at the platform's stop: they are hundreds of MiB)."""
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+class _HandedOver(FunctionProcess):
+    """An instance that gets its listening socket and environment over the snapshot
+    socket instead of at spawn."""
+
+    def __init__(self, *args, snapshots: Snapshots, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.snapshots = snapshots
+        self._channel, self._child_channel = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._child_channel.set_inheritable(True)
+        self.instance_env.pop(LISTEN_FD_ENV, None)
+        self._env.pop(LISTEN_FD_ENV, None)
+        self._env[SNAPSHOT_FD_ENV] = str(self._child_channel.fileno())
+        self._function_pid: int | None = None
+
+    @property
+    def pid(self) -> int:
+        """The function's own process (the wrapper's until it is known)."""
+        assert self._process is not None, "start() first"
+        return self._function_pid or self._process.pid
+
+    def handover(self) -> None:
+        """Send the instance its environment and listening socket."""
+        assert self._listener is not None
+        message = json.dumps({"env": self.instance_env}).encode()
+        try:
+            socket.send_fds(self._channel, [message], [self._listener.fileno()])
+        finally:
+            self.close_listener()
+            self._channel.close()
+
+    def _spawn(self, command: list[str], log: int | None, cgroups: tuple[Path, ...]) -> None:
+        self.started = time.monotonic()
+        try:
+            self._process = subprocess.Popen(
+                command,
+                cwd=REPO,
+                env=self._env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                preexec_fn=joining(cgroups, die_with_parent=True),
+                pass_fds=(self._child_channel.fileno(),),
+            )
+        finally:
+            self._child_channel.close()  # the child holds it now
+
+    def stop(self, timeout_s: float = 30.0) -> int:
+        self._channel.close()
+        return super().stop(timeout_s)
+
+
+class SnapshotProcess(_HandedOver):
+    """A cold instance in a PID namespace of its own, checkpointed once its imports are
+    done if it is the first of its Service (``Snapshots.claim``)."""
+
+    #: seconds the checkpoint took (0 when this instance was not checkpointed)
+    dump_s: float = 0.0
+
+    def start(self, log: int | None = subprocess.DEVNULL, cgroups: tuple[Path, ...] = ()):
+        # --kill-child: the function gets SIGTERM when unshare dies (and, restored, when
+        # criu when it dies: CRIU keeps the parent-death signal); setsid: a session of
+        # its own, inside the namespace, as CRIU needs of what it dumps
+        wrapper = ["unshare", "--pid", "--fork", "--kill-child=SIGTERM", "setsid"]
+        self._spawn(wrapper + self.spec.command(), log, cgroups)
+        self._limit_memory()
+        return self
+
+    def wait_ready(self, timeout_s: float = 120.0) -> float:
+        """Wait for the imports, checkpoint (the first instance of a Service), hand over
+        and poll readiness; seconds from spawn to the first 200."""
+        assert self._process is not None, "start() first"
+        deadline = self.started + timeout_s
+        self._await_imported(deadline)
+        children = process_tree(self._process.pid)[1:]
+        self._function_pid = children[0] if children else None
+        if self._function_pid and self.snapshots.claim(self.service):
+            inode = os.stat(f"/proc/{self._function_pid}/fd/{self._env[SNAPSHOT_FD_ENV]}").st_ino
+            try:
+                self.dump_s = self.snapshots.dump(self.service, self._function_pid, inode).dump_s
+            except (RuntimeError, subprocess.TimeoutExpired) as problem:
+                print(f"localknative: {self.service} starts cold: {problem}", file=sys.stderr)
+        self.handover()
+        return super().wait_ready(max(1.0, deadline - time.monotonic()))
+
+    def _await_imported(self, deadline: float) -> None:
+        self._channel.settimeout(0.5)
+        said = b""
+        while IMPORTED not in said:
+            if not self.running():
+                code = self._process.returncode if self._process else None
+                raise RuntimeError(f"{self.service} exited with code {code} before ready")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.service} did not finish its imports in time")
+            try:
+                chunk = self._channel.recv(64)
+            except TimeoutError:
+                continue
+            if not chunk:
+                raise RuntimeError(f"{self.service} closed its snapshot socket before ready")
+            said += chunk
+        self._channel.settimeout(None)
+
+
+class RestoredProcess(_HandedOver):
+    """An instance restored from its Service's checkpoint by ``criu restore``, which
+    stays its parent (and reaps it)."""
+
+    def __init__(self, *args, checkpoint: Checkpoint, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.checkpoint = checkpoint
+        self.work_dir = self.snapshots.work_dir(self.service)
+
+    def start(self, log: int | None = subprocess.DEVNULL, cgroups: tuple[Path, ...] = ()):
+        if self.memory_limit_bytes:  # entered before the restore: its pages count there
+            group = memory_groups.limit(
+                f"{self.service}-{self.work_dir.name}", [], self.memory_limit_bytes
+            )
+            self.cgroup = group
+            cgroups = (*cgroups, group) if group else cgroups
+        inherited = f"fd[{self._child_channel.fileno()}]:socket:[{self.checkpoint.channel_inode}]"
+        command = [
+            str(self.snapshots.criu), "restore", "-D", str(self.checkpoint.directory),
+            "-W", str(self.work_dir), "-o", "restore.log", "--pidfile", "pid",
+            "--manage-cgroups=ignore",
+            "--inherit-fd", inherited,
+        ]  # fmt: skip
+        self._spawn(command, log, cgroups)
+        self.handover()  # waits in the socket until the copy reads it
+        return self
+
+    def _limit_memory(self) -> None:
+        pass  # the cgroup was entered before the restore
+
+    def wait_ready(self, timeout_s: float = 120.0) -> float:
+        """Seconds from ``criu restore`` to the copy's first 200."""
+        assert self._process is not None, "start() first"
+        url = self.url + self.readiness_path
+        try:
+            ready_s = poll_ready(self._process, url, self.started, timeout_s, self.service)
+        except RuntimeError:
+            raise RuntimeError(
+                f"{self.service}: criu restore failed: {_error_line(self.work_dir / 'restore.log')}"
+            ) from None
+        self._function_pid = int((self.work_dir / "pid").read_text())
+        return ready_s
+
+    def stop(self, timeout_s: float = 30.0) -> int:
+        try:
+            return super().stop(timeout_s)
+        finally:
+            shutil.rmtree(self.work_dir, ignore_errors=True)
+
+
+def _error_line(log: Path) -> str:
+    """CRIU's first error from its log (the cause; later ones follow from it)."""
+    try:
+        lines = log.read_text(errors="replace").splitlines()
+    except OSError:
+        return f"no log at {log}"
+    # the rlimit line is CRIU failing to raise its own open-file limit: harmless
+    errors = [line for line in lines if "Error (" in line and "FAILED" not in line]
+    errors = [line for line in errors if "RLIMIT_NOFILE" not in line] or errors
+    return (errors[0] if errors else (lines[-1] if lines else "empty log")).strip()
