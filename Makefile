@@ -15,7 +15,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON           := $(PYTHON)
 export UV_NO_PROGRESS      := 1
 
-.PHONY: help setup run test test-images lint format lock clean bench
+.PHONY: help setup run test test-images lint format lock clean bench criu
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -61,6 +61,9 @@ test-images: $(UV)
 	else \
 	  echo "==> podman is not installed: the container tests will be skipped (.ci/run installs it)"; \
 	fi
+
+criu: ## Build CRIU 4.2.1 from Debian's source package into .tools/criu (for binks up --start snapshot)
+	@envs/criu/build.sh
 
 bench: setup ## Measure agno vs crewai per function (ARGS="--profile pi4" etc.); rewrites the README table
 	@.venv/bin/binks bench $(ARGS)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from localknative.paths import MANIFESTS, STATE
 from localknative.serving import RUNTIMES
+from localknative.snapshots import STARTS
 
 if TYPE_CHECKING:
     from modelserver.selection import ModelServer
@@ -56,6 +57,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         "and CPU limits (make images first)",
     )
     parser.add_argument(
+        "--start",
+        choices=STARTS,
+        default="cold",
+        help="cold: every instance imports its framework (default); snapshot: the first "
+        "instance of each Service is checkpointed after its imports and later ones are "
+        "restored from it with CRIU (--runtime process, root, `make criu` first)",
+    )
+    parser.add_argument(
         "--cgroup-parent",
         default=None,
         metavar="CGROUP",
@@ -93,6 +102,12 @@ def run(args: argparse.Namespace) -> int:
     """Choose the model, then serve the manifests until SIGTERM/Ctrl-C; the exit status."""
     from localknative import up
 
+    if args.start == "snapshot":
+        if args.runtime != "process":
+            raise ValueError("--start snapshot works with --runtime process only")
+        from localknative import snapshots
+
+        print(f"==> snapshot start: CRIU {snapshots.check()}", flush=True)
     env, model = model_env(args.model)
     try:
         return up.main(
@@ -105,6 +120,7 @@ def run(args: argparse.Namespace) -> int:
             tuple(args.domain),
             args.runtime,
             args.cgroup_parent,
+            args.start,
         )
     finally:
         if model is not None:

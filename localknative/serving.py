@@ -23,6 +23,7 @@ from localknative import containers
 from localknative.containers import FunctionContainer
 from localknative.instances import FunctionProcess, FunctionSpec
 from localknative.manifests import Service
+from localknative.snapshots import RestoredProcess, SnapshotProcess, Snapshots
 from shared import variants
 from shared.defaults import READINESS_PATH
 from shared.listen import LOOPBACK
@@ -89,6 +90,8 @@ class ServiceState:
     waiting: int = 0
     restarts: int = 0
     cold_starts: list[float] = field(default_factory=list)
+    #: starts that restored a checkpoint (snapshot start), counted in ``cold_starts`` too
+    restores: int = 0
     changed: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     @property
@@ -113,10 +116,15 @@ class Serving:
         runtime: str = "process",
         container_state: Path | None = None,
         cgroup_parent: str | None = None,
+        snapshots: Snapshots | None = None,
     ) -> None:
         if runtime not in RUNTIMES:
             raise ServingError(f"runtime {runtime!r} is not one of {', '.join(RUNTIMES)}")
+        if snapshots is not None and runtime != "process":
+            raise ServingError("--start snapshot works with --runtime process only")
         self.runtime = runtime
+        #: snapshot start (``binks up --start snapshot``): checkpoints per Service
+        self.snapshots = snapshots
         #: containers' BINKS_STATE_DIR on the host (apart from the processes': the
         #: mount makes it the image user's)
         self.container_state = container_state
@@ -259,6 +267,8 @@ class Serving:
             print(f"localknative: {state.spec.name} failed to start: {problem}", file=sys.stderr)
             process.stop(5)
             instance = None
+            if isinstance(process, RestoredProcess) and self.snapshots:
+                self.snapshots.discard(state.spec.name)  # the next start is a cold one
         finally:
             self._starting.discard(process)
             if log:
@@ -268,6 +278,7 @@ class Serving:
             if instance:
                 state.instances.append(instance)
                 state.cold_starts.append(instance.ready_s)
+                state.restores += isinstance(process, RestoredProcess)
             state.changed.notify_all()
 
     def instance(self, state: ServiceState) -> FunctionProcess | FunctionContainer:
@@ -275,12 +286,19 @@ class Serving:
         spec = state.spec
         readiness = spec.readiness_path or READINESS_PATH
         if self.runtime == "process":
-            return FunctionProcess(
-                state.function,
-                env=state.env,
-                readiness_path=readiness,
-                host=self.host,
-                memory_limit_bytes=spec.memory_limit_bytes,
+            settings = {
+                "env": state.env,
+                "readiness_path": readiness,
+                "host": self.host,
+                "memory_limit_bytes": spec.memory_limit_bytes,
+            }
+            if self.snapshots is None:
+                return FunctionProcess(state.function, **settings)
+            checkpoint = self.snapshots.get(spec.name)
+            if checkpoint is None:
+                return SnapshotProcess(state.function, snapshots=self.snapshots, **settings)
+            return RestoredProcess(
+                state.function, snapshots=self.snapshots, checkpoint=checkpoint, **settings
             )
         workspace = state.env.get("BINKS_REPO_BASE")
         return FunctionContainer(
@@ -328,6 +346,8 @@ class Serving:
         for state in self.states.values():
             state.instances.clear()
         await asyncio.gather(*(asyncio.to_thread(process.stop, 30) for process in everything))
+        if self.snapshots is not None:
+            await asyncio.to_thread(self.snapshots.remove)
 
     def status(self) -> list[dict[str, Any]]:
         """What ``binks ps`` shows."""
@@ -339,6 +359,7 @@ class Serving:
                     "namespace": namespace,
                     "image": state.spec.image,
                     "runtime": self.runtime,
+                    "start": "cold" if self.snapshots is None else "snapshot",
                     "local": "platform (event_display)"
                     if state.function is None
                     else f"functions/{state.function.role} on {state.function.variant}",
@@ -356,6 +377,7 @@ class Serving:
                         "cpu_request_millis": state.spec.cpu_request_millis,
                     },
                     "cold_starts_s": [round(s, 3) for s in state.cold_starts[-5:]],
+                    **(self.snapshots.status(name, state.restores) if self.snapshots else {}),
                 }
             )
         return rows
@@ -371,6 +393,7 @@ class Serving:
 
         return {
             "pid": instance.process.pid,
+            "start": "restored" if isinstance(instance.process, RestoredProcess) else "cold",
             "port": instance.process.port,
             "active": instance.active,
             "served": instance.served,

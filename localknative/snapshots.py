@@ -88,6 +88,8 @@ class Checkpoint:
     directory: Path
     channel_inode: int
     dump_s: float
+    #: what the process had open when it was dumped (``/proc/PID/fd`` targets by fd)
+    files: dict[int, str]
 
     def size_bytes(self) -> int:
         """The images' size on disk."""
@@ -103,7 +105,7 @@ class Snapshots:
         self._checkpoints: dict[str, Checkpoint] = {}
         self._claimed: set[str] = set()
         self._lock = threading.Lock()
-        self._restores = 0
+        self._numbered = 0
 
     def get(self, service: str) -> Checkpoint | None:
         """The Service's checkpoint, once one was taken."""
@@ -119,12 +121,28 @@ class Snapshots:
             self._claimed.add(service)
             return True
 
+    def status(self, service: str, restores: int) -> dict[str, object]:
+        """What ``binks ps`` shows of a Service's snapshot start."""
+        checkpoint = self.get(service)
+        taken = None
+        if checkpoint is not None:
+            taken = {"mib": round(checkpoint.size_bytes() / 2**20, 1), "dump_s": checkpoint.dump_s}
+        return {"restores": restores, "checkpoint": taken}
+
+    def discard(self, service: str) -> None:
+        """Forget ``service``'s checkpoint (a restore of it failed): it starts cold."""
+        with self._lock:
+            checkpoint = self._checkpoints.pop(service, None)
+        if checkpoint is not None:
+            shutil.rmtree(checkpoint.directory, ignore_errors=True)
+
     def dump(self, service: str, pid: int, channel_inode: int) -> Checkpoint:
         """Checkpoint the running instance ``pid`` (left running); RuntimeError with
         CRIU's own error line when the dump fails."""
         directory = self.root / service
         shutil.rmtree(directory, ignore_errors=True)
         directory.mkdir(parents=True)
+        files = open_files(pid)
         started = time.monotonic()
         command = [
             str(self.criu), "dump", "-t", str(pid), "-D", str(directory),
@@ -134,17 +152,20 @@ class Snapshots:
         done = subprocess.run(command, capture_output=True, text=True, timeout=120)
         if done.returncode != 0:
             raise RuntimeError(f"criu dump failed: {_error_line(directory / 'dump.log')}")
-        checkpoint = Checkpoint(directory, channel_inode, time.monotonic() - started)
+        checkpoint = Checkpoint(directory, channel_inode, time.monotonic() - started, files)
         with self._lock:
             self._checkpoints[service] = checkpoint
         return checkpoint
 
+    def number(self) -> int:
+        """A number no other instance of this run has (names its cgroup, its work dir)."""
+        with self._lock:
+            self._numbered += 1
+            return self._numbered
+
     def work_dir(self, service: str) -> Path:
         """A new directory for one restore's log and pidfile."""
-        with self._lock:
-            self._restores += 1
-            number = self._restores
-        directory = self.root / "restores" / f"{service}-{number}"
+        directory = self.root / "restores" / f"{service}-{self.number()}"
         directory.mkdir(parents=True, exist_ok=True)
         return directory
 
@@ -184,6 +205,14 @@ class _HandedOver(FunctionProcess):
             self._channel.close()
 
     def _spawn(self, command: list[str], log: int | None, cgroups: tuple[Path, ...]) -> None:
+        """Start ``command`` with the child's end of the snapshot socket, inside a memory
+        cgroup of its own from its first instruction (where the Service sets a limit): a
+        restored copy's pages are charged where they land, and a cgroup entered later
+        would not count what was charged before."""
+        if self.memory_limit_bytes:
+            name = f"{self.service}-{self.snapshots.number()}"
+            self.cgroup = memory_groups.limit(name, [], self.memory_limit_bytes)
+            cgroups = (*cgroups, self.cgroup) if self.cgroup else cgroups
         self.started = time.monotonic()
         try:
             self._process = subprocess.Popen(
@@ -198,6 +227,9 @@ class _HandedOver(FunctionProcess):
             )
         finally:
             self._child_channel.close()  # the child holds it now
+
+    def _limit_memory(self) -> None:
+        pass  # entered at the spawn (``_spawn``)
 
     def stop(self, timeout_s: float = 30.0) -> int:
         self._channel.close()
@@ -217,7 +249,6 @@ class SnapshotProcess(_HandedOver):
         # its own, inside the namespace, as CRIU needs of what it dumps
         wrapper = ["unshare", "--pid", "--fork", "--kill-child=SIGTERM", "setsid"]
         self._spawn(wrapper + self.spec.command(), log, cgroups)
-        self._limit_memory()
         return self
 
     def wait_ready(self, timeout_s: float = 120.0) -> float:
@@ -266,12 +297,6 @@ class RestoredProcess(_HandedOver):
         self.work_dir = self.snapshots.work_dir(self.service)
 
     def start(self, log: int | None = subprocess.DEVNULL, cgroups: tuple[Path, ...] = ()):
-        if self.memory_limit_bytes:  # entered before the restore: its pages count there
-            group = memory_groups.limit(
-                f"{self.service}-{self.work_dir.name}", [], self.memory_limit_bytes
-            )
-            self.cgroup = group
-            cgroups = (*cgroups, group) if group else cgroups
         inherited = f"fd[{self._child_channel.fileno()}]:socket:[{self.checkpoint.channel_inode}]"
         command = [
             str(self.snapshots.criu), "restore", "-D", str(self.checkpoint.directory),
@@ -282,9 +307,6 @@ class RestoredProcess(_HandedOver):
         self._spawn(command, log, cgroups)
         self.handover()  # waits in the socket until the copy reads it
         return self
-
-    def _limit_memory(self) -> None:
-        pass  # the cgroup was entered before the restore
 
     def wait_ready(self, timeout_s: float = 120.0) -> float:
         """Seconds from ``criu restore`` to the copy's first 200."""
@@ -304,6 +326,17 @@ class RestoredProcess(_HandedOver):
             return super().stop(timeout_s)
         finally:
             shutil.rmtree(self.work_dir, ignore_errors=True)
+
+
+def open_files(pid: int) -> dict[int, str]:
+    """Process ``pid``'s open descriptors and what each refers to."""
+    found = {}
+    for entry in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            found[int(entry.name)] = os.readlink(entry)
+        except OSError:
+            continue
+    return found
 
 
 def _error_line(log: Path) -> str:

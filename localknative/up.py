@@ -22,6 +22,7 @@ from localknative.manifests import load
 from localknative.paths import MANIFESTS, STATE, WORKSPACE
 from localknative.server import create_app
 from localknative.serving import Serving
+from localknative.snapshots import Snapshots
 from localknative.sources import ScheduleError, parse_schedule, run_ping_source
 from localknative.store import EventStore
 from localknative.traces import Traces
@@ -42,6 +43,7 @@ async def serve(
     workspace: Path = WORKSPACE,  # the functions' BINKS_REPO_BASE: not the project, not state/
     runtime: str = "process",
     cgroup_parent: str | None = None,
+    start: str = "cold",
 ) -> None:
     """Run the platform until ``stop`` is set (or SIGTERM/SIGINT when ``stop`` is None).
 
@@ -80,6 +82,7 @@ async def serve(
         runtime=runtime,
         container_state=state_dir / "containers" / "functions",
         cgroup_parent=cgroup_parent,
+        snapshots=Snapshots(state_dir / "snapshots") if start == "snapshot" else None,
     )
     store = EventStore(state_dir / "events.sqlite3")
     eventing = Eventing(loaded, store, serving, base_url, traces=Traces(os.environ))
@@ -106,7 +109,18 @@ async def serve(
         for s in loaded.ping_sources.values()
     ]
     if on_ready:
-        on_ready(_banner(base_url, loaded, broker_urls, resumed, state_dir, runtime, token))
+        on_ready(
+            _banner(
+                base_url,
+                loaded,
+                broker_urls,
+                resumed,
+                state_dir,
+                runtime,
+                token,
+                snapshotting=serving.snapshots is not None,
+            )
+        )
     try:
         await stop.wait()
     finally:
@@ -187,7 +201,14 @@ def _signal_event() -> asyncio.Event:
 
 
 def _banner(
-    base_url: str, loaded, broker_urls, resumed: int, state_dir: Path, runtime: str, token: str
+    base_url: str,
+    loaded,
+    broker_urls,
+    resumed: int,
+    state_dir: Path,
+    runtime: str,
+    token: str,
+    snapshotting: bool = False,
 ) -> str:
     lines = [f"localknative: serving on {base_url} (GET /healthz)"]
     lines.append(f"  dashboard: {credential.dashboard_url(base_url, token)}")
@@ -196,6 +217,11 @@ def _banner(
     )
     where = "images under podman" if runtime == "container" else "processes"
     lines.append(f"  runtime {runtime}: instances and Jobs run as {where}")
+    if snapshotting:
+        lines.append(
+            "  start   snapshot: each Service's first instance starts cold and is "
+            f"checkpointed after its imports; later ones are restored ({state_dir / 'snapshots'})"
+        )
     for (namespace, name), url in broker_urls.items():
         lines.append(f"  broker  {namespace}/{name}: POST {url}")
     for (namespace, name), service in sorted(loaded.services.items()):
@@ -228,6 +254,7 @@ def main(
     domains: tuple[str, ...] = (),
     runtime: str = "process",
     cgroup_parent: str | None = None,
+    start: str = "cold",
 ) -> int:
     def ready(banner: str) -> None:
         print(banner, flush=True)
@@ -263,6 +290,7 @@ def main(
                 domains=domains,
                 runtime=runtime,
                 cgroup_parent=cgroup_parent,
+                start=start,
             )
         )
     except RuntimeError as problem:

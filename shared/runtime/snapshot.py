@@ -28,6 +28,7 @@ import random
 import re
 import socket
 import stat
+import sys
 import tempfile
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
@@ -110,10 +111,14 @@ def reseed() -> None:
     """Give this copy randomness of its own. ``random``'s module state and
     ``tempfile``'s name sequence were seeded once, before the checkpoint, so every copy
     would draw the same numbers (``tempfile`` re-seeds after a fork by PID, but a
-    restored copy keeps the PID it had). ``os.urandom``, ``secrets`` and ``uuid4`` read
+    restored copy keeps the PID it had); so was NumPy's global generator where a
+    framework imported it. ``os.urandom``, ``secrets`` and ``uuid4`` read
     the kernel each time and need nothing."""
     random.seed()
     tempfile._name_sequence = None  # type: ignore[attr-defined]  # rebuilt on next use
+    numpy_random = sys.modules.get("numpy.random")
+    if numpy_random is not None:  # a framework's import may have brought NumPy in
+        numpy_random.seed()
 
 
 def apply_env(env: Mapping[str, str], target: MutableMapping[str, str] | None = None) -> None:

@@ -13,9 +13,10 @@ from modelserver.scripted import ScriptedOllama, team_script, tools_script
 ANSWER = {"summary": "scripted", "findings": []}
 
 
-def run_team_chain(platform_factory, runtime: str) -> None:
+def run_team_chain(platform_factory, runtime: str, start: str = "cold") -> None:
     """goal → orchestrator → code reviewer + cluster inspection + a Job → reporter, per
-    variant, on the repository's own manifests and ``runtime``; asserts every hop."""
+    variant, on the repository's own manifests, ``runtime`` and ``start``; asserts every
+    hop (and, with snapshot start, a second task from zero served by restored copies)."""
     base = Path(__file__).parents[2] / "knative" / "base"
     manifest = "\n---\n".join(
         p.read_text() for p in sorted(base.glob("*.yaml")) if p.name != "kustomization.yaml"
@@ -41,48 +42,73 @@ def run_team_chain(platform_factory, runtime: str) -> None:
     env = {"BINKS_CLUSTER": "local", "BINKS_ALLOWED_NAMESPACES": "default"}
     with ScriptedOllama(team_script(answers)) as model:
         env["OLLAMA_HOST"] = model.url_per_service
-        platform = platform_factory(manifest, env=env, window_s=60, runtime=runtime)
-        goal = {
-            "goal": "look at my code",
-            "repository": "sample-repo",
-            "namespace": "default",
-        }
-        assert platform.send("dev.binks.task.requested", goal, binkstask="chain-9")[0] == 202
-
-        def chain(event_type: str) -> list[dict]:
-            return [
-                e
-                for e in platform.events(event_type)
-                if e["attributes"].get("binkstask") == "chain-9"
-            ]
-
-        reports = platform.wait(
-            lambda: (
-                len(chain("dev.binks.report.published")) == 2
-                and chain("dev.binks.report.published")
-            ),
-            timeout_s=180,
-            what="a report per variant",
+        # snapshot start: a short window, so the second task finds every Service at zero
+        window_s = 60 if start == "cold" else 3
+        platform = platform_factory(
+            manifest, env=env, window_s=window_s, runtime=runtime, start=start
         )
-        for event_type in (
-            "dev.binks.review.completed",
-            "dev.binks.cluster.inspect.completed",
-            "dev.binks.cluster.job.completed",
-            "dev.binks.task.planned",
-        ):
-            variants = sorted(e["attributes"]["binksvariant"] for e in chain(event_type))
-            assert variants == ["agno", "crewai"], event_type
-        for report in reports:
-            data = json.loads(report["data"])
-            assert data["variant"] == report["attributes"]["binksvariant"]
-            assert data["complete"], data["steps"]
-            assert [s["status"] for s in data["steps"]] == ["completed"] * 3
-            assert "all services ready" in data["markdown"]
-            # the repository check ran as a local Job and its output reached the report
-            assert "42 lines of Python, no syntax errors" in data["markdown"], data["markdown"]
+        run_task(platform, "chain-9")
         callers = {r["caller"] for r in model.requests}
         assert callers == {f"{f}-{v}" for f in answers for v in ("agno", "crewai")}
         assert_observed(platform, "chain-9", runtime)
+        if start == "snapshot":
+            assert_restored(platform)
+
+
+def run_task(platform, task: str) -> None:
+    """Send one goal; wait for both variants' reports; assert every hop of ``task``."""
+    goal = {"goal": "look at my code", "repository": "sample-repo", "namespace": "default"}
+    assert platform.send("dev.binks.task.requested", goal, binkstask=task)[0] == 202
+
+    def chain(event_type: str) -> list[dict]:
+        return [e for e in platform.events(event_type) if e["attributes"].get("binkstask") == task]
+
+    reports = platform.wait(
+        lambda: (
+            len(chain("dev.binks.report.published")) == 2 and chain("dev.binks.report.published")
+        ),
+        timeout_s=180,
+        what="a report per variant",
+    )
+    for event_type in (
+        "dev.binks.review.completed",
+        "dev.binks.cluster.inspect.completed",
+        "dev.binks.cluster.job.completed",
+        "dev.binks.task.planned",
+    ):
+        variants = sorted(e["attributes"]["binksvariant"] for e in chain(event_type))
+        assert variants == ["agno", "crewai"], event_type
+    for report in reports:
+        data = json.loads(report["data"])
+        assert data["variant"] == report["attributes"]["binksvariant"]
+        assert data["complete"], data["steps"]
+        assert [s["status"] for s in data["steps"]] == ["completed"] * 3
+        assert "all services ready" in data["markdown"]
+        # the repository check ran as a local Job and its output reached the report
+        assert "42 lines of Python, no syntax errors" in data["markdown"], data["markdown"]
+
+
+def assert_restored(platform) -> None:
+    """With snapshot start: every function was checkpointed; once all are at zero, a
+    second task is served by restored instances only, as completely as the first."""
+    rows = platform.control("/_binks/ps")["services"]
+    functions = [r for r in rows if r["local"].startswith("functions/")]
+    print({r["service"]: r["checkpoint"] for r in functions})
+    assert len(functions) == 8 and all(r["checkpoint"] for r in functions), functions
+    platform.wait(
+        lambda: (
+            not any(
+                r["instances"] or r["starting"] for r in platform.control("/_binks/ps")["services"]
+            )
+        ),
+        timeout_s=60,
+        what="every Service at zero",
+    )
+    before = {r["service"]: r["restores"] for r in functions}
+    run_task(platform, "chain-10")
+    after = {r["service"]: r["restores"] for r in platform.control("/_binks/ps")["services"]}
+    print("restores before", before, "after", after)
+    assert all(after[name] > before[name] for name in before), (before, after)
 
 
 def assert_observed(platform, task: str, runtime: str) -> None:

@@ -30,6 +30,7 @@ class Platform:
     window_s: float = 2.0
     running: RunningPlatform | None = None
     runtime: str = "process"
+    start_mode: str = "cold"
 
     @property
     def url(self) -> str:
@@ -47,7 +48,7 @@ class Platform:
 
     def start(self) -> Platform:
         options = ["--manifests", str(self.manifests), "--window", str(self.window_s)]
-        options += ["--runtime", self.runtime]
+        options += ["--runtime", self.runtime, "--start", self.start_mode]
         self.state.mkdir(parents=True, exist_ok=True)
         with (self.state.parent / f"{self.state.name}-platform.log").open("ab") as log:
             self.running = start_platform(self.state, *options, env=self.env, log=log.fileno())
@@ -236,12 +237,15 @@ def platform_factory(tmp_path: Path) -> Iterator[Callable[..., Platform]]:
         window_s: float = 2.0,
         state: Path | None = None,
         runtime: str = "process",
+        start: str = "cold",
     ) -> Platform:
         directory = tmp_path / f"manifests-{len(started)}"
         directory.mkdir()
         (directory / "all.yaml").write_text(manifest)
         state = state or tmp_path / f"state-{len(started)}"
-        platform = Platform(directory, state, env or {}, window_s, runtime=runtime)
+        platform = Platform(
+            directory, state, env or {}, window_s, runtime=runtime, start_mode=start
+        )
         started.append(platform.start())
         return platform
 

