@@ -282,19 +282,26 @@ def burst_manifests(directory: Path, spec: FunctionSpec, events: int) -> Path:
 
 
 def burst(
-    spec: FunctionSpec, env: dict[str, str], events: int = 40, runtime: str = "process"
+    spec: FunctionSpec,
+    env: dict[str, str],
+    events: int = 40,
+    runtime: str = "process",
+    start: str = "cold",
 ) -> dict[str, Any]:
-    """N events at once at a Service at zero scale, platform and instances in the budget."""
-    from bench.functions import _ps, invoke, request_for
+    """N events at once at a Service at zero scale, platform and instances in the budget.
+    ``start="snapshot"``: one event first takes the checkpoint; once the Service is back
+    at zero (a 5 s window instead of 60), the burst is served by restored copies."""
+    from bench.functions import _ps, invoke, request_for, wait_for_zero
     from localknative.launch import start_platform
 
-    name = f"binks-pi4-burst-{runtime}-{spec.service}-{os.getpid()}"
+    name = f"binks-pi4-burst-{runtime}-{start}-{spec.service}-{os.getpid()}"
     with budget(name) as node, tempfile.TemporaryDirectory(prefix="binks-pi4-") as directory:
         if node is None:
             return NOT_WRITABLE
         state = Path(directory)
         options = ["--manifests", str(burst_manifests(state / "manifests", spec, events))]
-        options += ["--window", "60", "--runtime", runtime]
+        options += ["--window", "60" if start == "cold" else "5", "--runtime", runtime]
+        options += ["--start", start]
         options += ["--cgroup-parent", node.parent] if runtime == "container" else []
         event_type, data = request_for(spec.role, spec.variant)
         with (state / "platform.log").open("ab") as log:
@@ -302,6 +309,9 @@ def burst(
                 state, *options, env=env, log=log.fileno(), cgroups=node.groups
             )
         try:
+            if start == "snapshot":
+                invoke(platform.url, spec.service, event_type, data)
+                wait_for_zero(platform, spec.service)
             outcomes = _send_at_once(
                 events, lambda: invoke(platform.url, spec.service, event_type, data)
             )
@@ -313,7 +323,7 @@ def burst(
             platform.stop(60)
             if runtime == "container":  # what a platform that failed to stop left
                 containers.remove_leftovers(str(state / "containers" / "functions"))
-    return _burst_result(outcomes, events, runtime, peak, counts, node.cpu)
+    return {**_burst_result(outcomes, events, runtime, peak, counts, node.cpu), "start": start}
 
 
 def _send_at_once(events: int, send: Any) -> list[tuple[str, float]]:

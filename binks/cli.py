@@ -65,6 +65,12 @@ def _bench(args: argparse.Namespace) -> int:
         from bench import load
 
         return load.main()
+    if args.kind == "snapshot":
+        from bench import snapshot
+
+        roles = ["--functions", *args.functions] if args.functions else []
+        profile = ["--profile", args.profile] if args.profile else []
+        return snapshot.main(["--runs", str(args.runs or 3), *roles, *profile])
     if args.kind == "startup":
         from bench import startup
 
@@ -438,11 +444,12 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "kind",
         nargs="?",
-        choices=("functions", "startup", "model", "broker", "load"),
+        choices=("functions", "startup", "snapshot", "model", "broker", "load"),
         default="functions",
         help="functions: every figure per function x variant, interleaved, into "
         "bench/results/ + latest.md + plots + the README table (default); "
         "startup: spawn-to-ready and idle RSS of one function only; "
+        "snapshot: cold start vs restore from a CRIU checkpoint, per function (make criu); "
         "model: tokens/s and time to first token, our Ollama API vs the binding; "
         "broker: events/s and added latency to a no-op subscriber; "
         "load: a bounded burst through the broker, nothing lost",

@@ -1,0 +1,280 @@
+"""``binks bench snapshot``: snapshot start against cold start, per function × variant,
+interleaved (the variants' order flips every run; cold and restored alternate too).
+
+Per function × variant:
+1. **process level**: spawn → ready of a cold instance vs ``criu restore`` → ready of a
+   copy of the function's checkpoint (taken once, after the imports), each with CPU
+   seconds to ready and idle memory (RSS, PSS, USS) once ready;
+2. **through the platform**: an event at zero scale → its reply, on ``binks up --start
+   cold`` and on ``binks up --start snapshot`` (checkpoints taken before run 1), zero-
+   latency scripted model: the function is measured, not the model;
+3. the checkpoint: its size raw and gzip-compressed (what a registry would hold), and
+   how long the dump took;
+4. ``--profile pi4``: the code reviewer's burst at zero scale in a 4 GiB node, cold and
+   with snapshot start (``bench.pi4.burst``).
+
+Results: ``bench/results/<timestamp>-<host>-snapshot.json``; ``--report FILE`` prints
+the tables of a result file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gzip
+import json
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import functions, pi4
+from bench.footprint import bytecode_compiled
+from bench.probes import cpu_seconds, memory, spread
+from bench.results import save
+from events import VARIANTS
+from localknative import snapshots as snapshot_start
+from localknative.instances import FunctionProcess, FunctionSpec
+from localknative.snapshots import Checkpoint, RestoredProcess, SnapshotProcess, Snapshots
+from modelserver.sample_answers import sample_team
+from modelserver.scripted import ScriptedOllama
+
+ROLES = functions.ROLES
+MODES = ("cold", "restored")
+KEYS = ("ready_s", "cpu_s", "rss_mib", "pss_mib", "uss_mib", "event_at_zero_s")
+NO_MODEL = {"OLLAMA_HOST": "http://127.0.0.1:9"}  # readiness needs no model
+
+
+class _Counting:
+    """A file-like sink that only counts what is written to it."""
+
+    def __init__(self) -> None:
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.size += len(data)
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+
+def compressed_size(directory: Path) -> int:
+    """Bytes of ``directory`` as a gzip'd tar (level 6), as it would be shipped."""
+    sink = _Counting()
+    with (
+        gzip.GzipFile(fileobj=sink, mode="wb", compresslevel=6) as zipped,  # type: ignore[arg-type]
+        tarfile.open(fileobj=zipped, mode="w") as tar,
+    ):
+        tar.add(directory, arcname=".")
+    return sink.size
+
+
+def checkpoint(spec: FunctionSpec, store: Snapshots) -> tuple[Checkpoint, float]:
+    """Start ``spec`` cold in snapshot mode, checkpoint it; (the checkpoint, its cold
+    start → ready including the dump)."""
+    with SnapshotProcess(spec, env=NO_MODEL, snapshots=store) as first:
+        ready_s = first.wait_ready()
+    taken = store.get(spec.service)
+    if taken is None:
+        raise RuntimeError(f"{spec.service} was not checkpointed (see the messages above)")
+    return taken, ready_s
+
+
+def start_sample(instance: FunctionProcess) -> dict[str, float]:
+    """Start → ready of ``instance``, its CPU seconds to ready and idle memory."""
+    with instance:
+        ready_s = instance.wait_ready()
+        pids = instance.pids()
+        cpu = cpu_seconds(pids)
+        time.sleep(functions.IDLE_SETTLE_S)
+        idle = memory(instance.pids())
+    return {
+        "ready_s": ready_s,
+        "cpu_s": cpu,
+        **{k: idle[k] for k in ("rss_mib", "pss_mib", "uss_mib")},
+    }
+
+
+def _restored(spec: FunctionSpec, store: Snapshots) -> RestoredProcess:
+    taken = store.get(spec.service)
+    assert taken is not None
+    return RestoredProcess(spec, env=NO_MODEL, snapshots=store, checkpoint=taken)
+
+
+def run(roles: tuple[str, ...], runs: int, profile: str | None) -> dict[str, Any]:
+    """Every figure of the module docstring; the result document."""
+    snapshot_start.check()
+    specs = [FunctionSpec(role, variant) for role in roles for variant in VARIANTS]
+    samples: dict[str, dict[str, list[dict[str, float]]]] = {
+        s.service: {m: [] for m in MODES} for s in specs
+    }
+    checkpoints: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="binks-bench-snapshot-") as scratch:
+        store = Snapshots(Path(scratch) / "checkpoints")
+        for spec in specs:
+            taken, first_s = checkpoint(spec, store)
+            raw = taken.size_bytes()
+            checkpoints[spec.service] = {
+                "raw_mib": raw / 2**20,
+                "gzip_mib": compressed_size(taken.directory) / 2**20,
+                "dump_s": taken.dump_s,
+                "first_start_with_dump_s": first_s,
+            }
+            print(
+                f"checkpoint {spec.service:<24} {raw / 2**20:6.1f} MiB in {taken.dump_s:.2f} s",
+                flush=True,
+            )
+        with ScriptedOllama(sample_team()) as model:
+            env = {"OLLAMA_HOST": model.url_per_service}
+            state = Path(scratch)
+            with (
+                functions.platform(state / "cold", env) as cold,
+                _snapshot_platform(state / "snapshot", env) as restoring,
+            ):
+                for spec in specs:  # each Service's checkpoint, before run 1
+                    event_type, data = functions.request_for(spec.role, spec.variant)
+                    functions.invoke(restoring.url, spec.service, event_type, data)
+                for number in range(1, runs + 1):
+                    for role in roles:
+                        for variant in functions.order(number):
+                            spec = FunctionSpec(role, variant)
+                            _one_run(
+                                spec, number, store, {"cold": cold, "restored": restoring}, samples
+                            )
+    document: dict[str, Any] = {
+        "runs": runs,
+        "bytecode_compiled": {v: bytecode_compiled(v) for v in VARIANTS},
+        "criu": snapshot_start.check(),
+        "samples": samples,
+        "summary": summarize(samples),
+        "checkpoints": checkpoints,
+    }
+    if profile == "pi4":
+        document["pi4_burst"] = _bursts()
+    return document
+
+
+def _one_run(spec, number, store, platforms, samples) -> None:
+    """Cold and restored, their order flipping every run: start → ready, then an event
+    at zero through each platform."""
+    modes = MODES if number % 2 else tuple(reversed(MODES))
+    event_type, data = functions.request_for(spec.role, spec.variant)
+    for mode in modes:
+        instance = FunctionProcess(spec, env=NO_MODEL) if mode == "cold" else _restored(spec, store)
+        sample = start_sample(instance)
+        functions.wait_for_zero(platforms[mode], spec.service)
+        sample["event_at_zero_s"] = functions.invoke(
+            platforms[mode].url, spec.service, event_type, data
+        )
+        samples[spec.service][mode].append(sample)
+        print(
+            f"run {number} {spec.service:<24} {mode:<8} ready {sample['ready_s']:6.3f} s  "
+            f"event at zero {sample['event_at_zero_s']:6.3f} s  PSS {sample['pss_mib']:6.1f} MiB",
+            flush=True,
+        )
+
+
+@contextlib.contextmanager
+def _snapshot_platform(state: Path, env: dict[str, str]):
+    """``binks up --start snapshot`` on the bench manifests (window 1 s)."""
+    from localknative.launch import start_platform
+
+    state.mkdir(parents=True, exist_ok=True)
+    options = ["--manifests", str(functions.bench_manifests(state / "manifests"))]
+    options += ["--window", str(functions.WINDOW_S), "--start", "snapshot"]
+    with (state / "platform.log").open("ab") as log:
+        running = start_platform(state, *options, env=env, log=log.fileno())
+    try:
+        yield running
+    finally:
+        running.stop(60)
+
+
+def _bursts() -> dict[str, Any]:
+    """The code reviewer's Pi burst at zero scale per variant, cold and snapshot start."""
+    out: dict[str, Any] = {}
+    with ScriptedOllama(sample_team()) as model:
+        env = {"OLLAMA_HOST": model.url_per_service}
+        for variant in VARIANTS:
+            spec = FunctionSpec("code_reviewer", variant)
+            for start in ("cold", "snapshot"):
+                out[f"{spec.service}/{start}"] = pi4.burst(spec, env, start=start)
+                print(
+                    f"pi4 burst {spec.service} {start}: {out[f'{spec.service}/{start}']}",
+                    flush=True,
+                )
+    return out
+
+
+def summarize(samples: dict[str, dict[str, list[dict[str, float]]]]) -> dict[str, Any]:
+    """Per function: each mode's spread per key and restored / cold medians."""
+    summary: dict[str, Any] = {}
+    for service, modes in samples.items():
+        if not all(modes.values()):
+            continue
+        row = {
+            mode: {k: spread([s[k] for s in rows]) for k in KEYS} for mode, rows in modes.items()
+        }
+        row["restored_over_cold"] = {
+            k: row["restored"][k]["median"] / row["cold"][k]["median"]
+            for k in KEYS
+            if row["cold"][k]["median"]
+        }
+        summary[service] = row
+    return summary
+
+
+def report(document: dict[str, Any]) -> str:
+    """The result document as Markdown tables."""
+    lines = [
+        "| function | start → ready, cold / restored | restored / cold "
+        "| event at zero → reply, cold / restored | restored / cold "
+        "| idle PSS, cold / restored | checkpoint, raw / gzip | dump |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for service, row in document["summary"].items():
+        ratio = row["restored_over_cold"]
+        taken = document["checkpoints"][service]
+
+        lines.append(
+            f"| {service} | {_pair(row, 'ready_s', 2, 's')} | {ratio['ready_s']:.3f}× "
+            f"| {_pair(row, 'event_at_zero_s', 2, 's')} | {ratio['event_at_zero_s']:.2f}× "
+            f"| {_pair(row, 'pss_mib', 0, 'MiB')} "
+            f"| {taken['raw_mib']:.0f} / {taken['gzip_mib']:.0f} MiB | {taken['dump_s']:.2f} s |"
+        )
+    return "\n".join(lines)
+
+
+def _pair(row: dict[str, Any], key: str, digits: int, unit: str) -> str:
+    cold, restored = row["cold"][key]["median"], row["restored"][key]["median"]
+    return f"{cold:.{digits}f} / {restored:.{digits}f} {unit}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.snapshot", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--functions", nargs="+", choices=[r.replace("_", "-") for r in ROLES])
+    parser.add_argument("--profile", choices=("pi4",))
+    parser.add_argument("--report", help="print the tables of this result file and exit")
+    args = parser.parse_args(argv)
+    if args.report:
+        print(report(json.loads(Path(args.report).read_text())))
+        return 0
+    roles = tuple(f.replace("-", "_") for f in args.functions) if args.functions else ROLES
+    try:
+        document = run(roles, args.runs, args.profile)
+    except snapshot_start.SnapshotUnavailable as problem:
+        print(f"bench snapshot: {problem}", file=sys.stderr)
+        return 2
+    save("snapshot", document)
+    print(report(document))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
