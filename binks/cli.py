@@ -261,7 +261,7 @@ def _ps(args: argparse.Namespace) -> int:
                 f"http://{row['service']}.{row['namespace']}.localhost:{port}",
                 "True" if row["restarts"] == 0 or instances else "False",
                 f"{len(instances)}+{row['starting']}" if row["starting"] else str(len(instances)),
-                f"{colds[-1]:.2f}s (last of {len(colds)})" if colds else "-",
+                _starts(colds, row.get("restores")),
                 f"{memory:.0f}/{max(limits):.0f}Mi"
                 if limits
                 else (f"{memory:.0f}Mi" if instances else "-"),
@@ -272,6 +272,14 @@ def _ps(args: argparse.Namespace) -> int:
     for r in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(r, widths, strict=True)).rstrip())
     return 0
+
+
+def _starts(colds: list[float], restores: int | None) -> str:
+    """The last start's seconds and how many there were (restored: with snapshot start)."""
+    if not colds:
+        return "-"
+    restored = f", {restores} restored" if restores else ""
+    return f"{colds[-1]:.2f}s (last of {len(colds)}{restored})"
 
 
 def _age(seconds: float | None) -> str:

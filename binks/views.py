@@ -131,6 +131,7 @@ def description(row: dict[str, Any], url: str, recent: list[dict[str, Any]]) -> 
         + (f", cpu request {cpu}m" if cpu else ""),
         f"Cold starts:   {', '.join(f'{s:.2f}s' for s in row['cold_starts_s']) or '-'}"
         f" (restarts {row['restarts']})",
+        *_snapshot_lines(row),
         "Triggers:",
     ]
     for trigger in row.get("triggers", []):
@@ -153,3 +154,16 @@ def description(row: dict[str, Any], url: str, recent: list[dict[str, Any]]) -> 
     lines.append(f"Recent events ({len(mine[:10])} newest delivered to it):")
     lines += [f"  {line(e)}" for e in mine[:10]] or ["  (none)"]
     return "\n".join(lines)
+
+
+def _snapshot_lines(row: dict[str, Any]) -> list[str]:
+    """``binks up --start snapshot``: the checkpoint and how many starts restored it."""
+    if "restores" not in row:
+        return []
+    taken = row.get("checkpoint")
+    where = (
+        f"checkpoint {taken['mib']:.0f} MiB (dumped in {taken['dump_s']:.2f}s)"
+        if taken
+        else "no checkpoint yet (the first instance starts cold)"
+    )
+    return [f"Snapshot:      {where}, {row['restores']} restored start(s)"]
