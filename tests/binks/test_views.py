@@ -96,3 +96,12 @@ def test_describe_shows_a_service_its_triggers_instances_and_events(
     assert "code-reviewer-agno:delivered(1)" in out
     assert cli.main(["describe", "nope", *options]) == 2
     assert "no Service 'nope'" in capsys.readouterr().err
+
+
+def test_describe_shows_a_services_checkpoint_with_snapshot_start() -> None:
+    row = {"restores": 3, "checkpoint": {"mib": 140.8, "dump_s": 0.153}}
+    assert views._snapshot_lines(row) == [
+        "Snapshot:      checkpoint 141 MiB (dumped in 0.15s), 3 restored start(s)"
+    ]
+    assert "no checkpoint yet" in views._snapshot_lines({"restores": 0, "checkpoint": None})[0]
+    assert views._snapshot_lines({"cold_starts_s": []}) == []  # cold start: nothing shown

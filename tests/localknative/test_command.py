@@ -4,6 +4,7 @@ settings it hands the functions, one line and status 2 for a failed start."""
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -56,3 +57,33 @@ def test_a_failed_start_is_one_line_and_status_2(tmp_path: Path) -> None:
     assert done.stderr.strip().splitlines() == [
         f"localknative: error: {tmp_path / 'none'} is not a directory of manifests"
     ]
+
+
+@pytest.mark.parametrize(
+    ("extra", "env", "said"),
+    [
+        (["--runtime", "container"], {}, "--start snapshot works with --runtime process only"),
+        ([], {"BINKS_CRIU": "/nonexistent/criu"}, "make criu"),
+    ],
+)
+def test_snapshot_start_that_cannot_work_says_why_before_starting_anything(
+    tmp_path: Path, extra: list[str], env: dict[str, str], said: str
+) -> None:
+    """No CRIU (or the container runtime): one line naming what to do, status 2, nothing
+    started (the state directory is not even created)."""
+    argv = ["--state", str(tmp_path / "s"), "--port", "0", "--start", "snapshot", *extra]
+    done = subprocess.run(
+        [sys.executable, "-m", "localknative", *argv, "--model", "none"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **env},
+    )
+    print(done.stderr)
+    assert done.returncode == 2
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("localknative: error: ") and said in line
+    if os.geteuid() != 0 and not extra:  # not root: that is said first
+        assert "root" in line
+    assert not (tmp_path / "s").exists()
