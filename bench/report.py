@@ -115,11 +115,12 @@ def plots(document: dict[str, Any], directory: Path) -> list[Path]:
     return [*made, beside] if beside else made
 
 
-def replace_readme_section(text: str, section: str) -> str:
-    """``text`` with the part between the markers replaced; ValueError without markers."""
-    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.DOTALL)
+def replace_readme_section(text: str, section: str, begin: str = BEGIN, end: str = END) -> str:
+    """``text`` with the part between the markers replaced (``section`` carries them);
+    ValueError without markers."""
+    pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.DOTALL)
     if not pattern.search(text):
-        raise ValueError(f"README.md has no {BEGIN} … {END} markers")
+        raise ValueError(f"README.md has no {begin} … {end} markers")
     return pattern.sub(lambda _: section, text, count=1)
 
 

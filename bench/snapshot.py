@@ -33,10 +33,11 @@ from typing import Any
 from bench import functions, pi4
 from bench.footprint import bytecode_compiled
 from bench.probes import cpu_seconds, memory, spread
-from bench.results import save
+from bench.results import RESULTS, save
 from events import VARIANTS
 from localknative import snapshots as snapshot_start
 from localknative.instances import FunctionProcess, FunctionSpec
+from localknative.paths import REPO
 from localknative.snapshots import Checkpoint, RestoredProcess, SnapshotProcess, Snapshots
 from modelserver.sample_answers import sample_team
 from modelserver.scripted import ScriptedOllama
@@ -44,6 +45,7 @@ from modelserver.scripted import ScriptedOllama
 ROLES = functions.ROLES
 MODES = ("cold", "restored")
 KEYS = ("ready_s", "cpu_s", "rss_mib", "pss_mib", "uss_mib", "event_at_zero_s")
+BEGIN, END = "<!-- snapshot:begin -->", "<!-- snapshot:end -->"
 NO_MODEL = {"OLLAMA_HOST": "http://127.0.0.1:9"}  # readiness needs no model
 
 
@@ -248,6 +250,68 @@ def report(document: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def burst_table(document: dict[str, Any]) -> str:
+    """The Pi profile's bursts, cold and with snapshot start, as a Markdown table."""
+    bursts = document.get("pi4_burst") or {}
+    lines = [
+        "| burst at zero in 4 GiB (`--profile pi4`) | start | answered | failed | OOM kills "
+        "| send → reply p50 / p99 | node peak |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for key, burst in bursts.items():
+        service, start = key.split("/")
+        if not burst.get("measured"):
+            lines.append(f"| {service} | {start} | not measured: {burst.get('reason', '')} |||||")
+            continue
+        p50, p99 = burst["latency_p50_s"], burst["latency_p99_s"]
+        latency = f"{p50:.2f} / {p99:.2f} s" if p50 is not None else "–"
+        lines.append(
+            f"| {service} | {start} | {burst['answered']}/{burst['events']} | {burst['failed']} "
+            f"| {burst['oom_kills']} | {latency} | {burst['peak_usage_mib']:.0f} MiB |"
+        )
+    return "\n".join(lines) if bursts else ""
+
+
+def readme_section(document: dict[str, Any], source: str) -> str:
+    """The README's snapshot figures (between its snapshot markers)."""
+    machine = document.get("machine", {})
+    parts = [
+        BEGIN,
+        f"Measured by `binks bench snapshot --runs {document['runs']}"
+        f"{' --profile pi4' if document.get('pi4_burst') else ''}` (`{source}`; "
+        f"{machine.get('cpu', '?')}, {machine.get('cores', '?')} cores, commit "
+        f"`{machine.get('commit', '?')}`; {document['criu']}). Medians of cold and restored "
+        "starts interleaved in one run; *restored / cold* is the ratio of the medians. "
+        "Start → ready is the process alone (spawn, or `criu restore`); event at zero → reply "
+        "goes through `binks up --start cold` and `--start snapshot` with the zero-latency "
+        "scripted model.",
+        "",
+        report(document),
+    ]
+    bursts = burst_table(document)
+    if bursts:
+        parts += ["", bursts]
+    return "\n".join([*parts, END])
+
+
+def write_readme(path: Path, readme: Path = REPO / "README.md") -> None:
+    """Put ``path``'s figures into the README's snapshot section."""
+    from bench.report import replace_readme_section
+
+    document = json.loads(path.read_text())
+    source = f"bench/results/{path.name}"
+    text = replace_readme_section(readme.read_text(), readme_section(document, source), BEGIN, END)
+    readme.write_text(text)
+
+
+def newest(directory: Path = RESULTS) -> Path:
+    """The newest snapshot result file."""
+    found = sorted(directory.glob("*-snapshot.json"))
+    if not found:
+        raise FileNotFoundError(f"no *-snapshot.json in {directory}: run binks bench snapshot")
+    return found[-1]
+
+
 def _pair(row: dict[str, Any], key: str, digits: int, unit: str) -> str:
     cold, restored = row["cold"][key]["median"], row["restored"][key]["median"]
     return f"{cold:.{digits}f} / {restored:.{digits}f} {unit}"
@@ -261,9 +325,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--functions", nargs="+", choices=[r.replace("_", "-") for r in ROLES])
     parser.add_argument("--profile", choices=("pi4",))
     parser.add_argument("--report", help="print the tables of this result file and exit")
+    parser.add_argument(
+        "--readme", action="store_true", help="write the newest result into the README and exit"
+    )
     args = parser.parse_args(argv)
     if args.report:
-        print(report(json.loads(Path(args.report).read_text())))
+        document = json.loads(Path(args.report).read_text())
+        print(report(document), burst_table(document), sep="\n\n")
+        return 0
+    if args.readme:
+        write_readme(newest())
         return 0
     roles = tuple(f.replace("-", "_") for f in args.functions) if args.functions else ROLES
     try:
@@ -271,8 +342,9 @@ def main(argv: list[str] | None = None) -> int:
     except snapshot_start.SnapshotUnavailable as problem:
         print(f"bench snapshot: {problem}", file=sys.stderr)
         return 2
-    save("snapshot", document)
-    print(report(document))
+    path = save("snapshot", document)
+    print(report(document), burst_table(document), sep="\n\n")
+    write_readme(path)
     return 0
 
 
