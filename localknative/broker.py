@@ -348,7 +348,11 @@ class Eventing:
             return DeliveryOutcome(503, error=str(problem), wait_s=time.monotonic() - asked)
         # an instance started after this delivery asked for one: it waited for a cold start
         cold = instance.ready_s if instance.started >= asked else None
-        waited = {"wait_s": time.monotonic() - asked, "cold_start_s": cold}
+        waited = {
+            "wait_s": time.monotonic() - asked,
+            "cold_start_s": cold,
+            "restored": cold is not None and instance.restored,
+        }
         outcome = DeliveryOutcome(None, **waited)
         try:
             outcome = replace(

@@ -83,6 +83,7 @@ class Observer:
         }
         if outcome.cold_start_s is not None:
             fields["cold_start_s"] = round(outcome.cold_start_s, 3)
+            fields["restored"] = outcome.restored
         if outcome.reply is not None:
             fields["reply_type"] = str(outcome.reply.type)
         span = Span(

@@ -26,6 +26,8 @@ class DeliveryOutcome:
     #: seconds spent waiting for an instance, and the cold start it waited for (if any)
     wait_s: float = 0.0
     cold_start_s: float | None = None
+    #: that start restored a checkpoint (``binks up --start snapshot``)
+    restored: bool = False
 
 
 async def post(

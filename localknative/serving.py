@@ -76,6 +76,8 @@ class Instance:
     last_used: float = field(default_factory=time.monotonic)
     #: its port refused a connection: it is gone whatever its process says
     broken: bool = False
+    #: started from a checkpoint (snapshot start), not cold
+    restored: bool = False
 
 
 @dataclass
@@ -258,7 +260,9 @@ class Serving:
         if self.log_dir:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             log = (self.log_dir / f"{state.spec.name}.log").open("ab")
-        instance = Instance(process, time.monotonic())
+        instance = Instance(
+            process, time.monotonic(), restored=isinstance(process, RestoredProcess)
+        )
         self._starting.add(process)
         try:
             process.start(log=log.fileno() if log else subprocess.DEVNULL)
@@ -278,7 +282,7 @@ class Serving:
             if instance:
                 state.instances.append(instance)
                 state.cold_starts.append(instance.ready_s)
-                state.restores += isinstance(process, RestoredProcess)
+                state.restores += instance.restored
             state.changed.notify_all()
 
     def instance(self, state: ServiceState) -> FunctionProcess | FunctionContainer:
@@ -393,7 +397,7 @@ class Serving:
 
         return {
             "pid": instance.process.pid,
-            "start": "restored" if isinstance(instance.process, RestoredProcess) else "cold",
+            "start": "restored" if instance.restored else "cold",
             "port": instance.process.port,
             "active": instance.active,
             "served": instance.served,

@@ -217,8 +217,9 @@
 
   function hopBox(hop) {
     const outcome = OUTCOMES.includes(hop.outcome) ? hop.outcome : "unknown";
+    const start = hop.restored ? "restored" : "cold"; // snapshot start: from a checkpoint
     const temperature = hop.cold
-      ? `cold ${hop.cold_start_s === undefined ? "" : seconds(hop.cold_start_s)}`.trim()
+      ? `${start} ${hop.cold_start_s === undefined ? "" : seconds(hop.cold_start_s)}`.trim()
       : "warm";
     const box = el(
       "li",
@@ -365,7 +366,7 @@
       ["service", hop.service],
       ["trigger", hop.trigger],
       ["outcome", `${hop.outcome} (HTTP ${hop.status}, attempt ${hop.attempt})`],
-      ["cold start", hop.cold ? seconds(hop.cold_start_s || 0) : "warm"],
+      ["cold start", hop.cold ? `${seconds(hop.cold_start_s || 0)}${hop.restored ? " (restored)" : ""}` : "warm"],
       ["queue / wait / handler", `${millis(hop.queue_ms)} / ${millis(hop.wait_ms)} / ${millis(hop.handler_ms)}`],
       ["reply", hop.reply_type || "none"],
       ["trace", hop.trace_id],

@@ -109,6 +109,14 @@ def assert_restored(platform) -> None:
     after = {r["service"]: r["restores"] for r in platform.control("/_binks/ps")["services"]}
     print("restores before", before, "after", after)
     assert all(after[name] > before[name] for name in before), (before, after)
+    # the dashboard tells a restored start from a cold one
+    (shown,) = [
+        t for t in platform.control("/_binks/dashboard/state")["tasks"] if t["task"] == "chain-10"
+    ]
+    for variant, hops in shown["lanes"].items():
+        started = [(h["service"], h["restored"]) for h in hops if h["cold"]]
+        print(variant, started)
+        assert started and all(restored for _, restored in started), (variant, started)
 
 
 def assert_observed(platform, task: str, runtime: str) -> None:
