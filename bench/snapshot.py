@@ -23,6 +23,7 @@ import argparse
 import contextlib
 import gzip
 import json
+import subprocess
 import sys
 import tarfile
 import tempfile
@@ -203,7 +204,11 @@ def _bursts() -> dict[str, Any]:
         for variant in VARIANTS:
             spec = FunctionSpec("code_reviewer", variant)
             for start in ("cold", "snapshot"):
-                out[f"{spec.service}/{start}"] = pi4.burst(spec, env, start=start)
+                try:
+                    out[f"{spec.service}/{start}"] = pi4.burst(spec, env, start=start)
+                except (RuntimeError, OSError, subprocess.SubprocessError) as problem:
+                    # the figures of every other phase are kept; this one says what failed
+                    out[f"{spec.service}/{start}"] = {"measured": False, "reason": str(problem)}
                 print(
                     f"pi4 burst {spec.service} {start}: {out[f'{spec.service}/{start}']}",
                     flush=True,

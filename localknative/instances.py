@@ -279,13 +279,18 @@ def rss(pid: int) -> int:
     return 0
 
 
-def joining(cgroups: tuple[Path, ...], die_with_parent: bool = False) -> Callable[[], None] | None:
+def joining(
+    cgroups: tuple[Path, ...],
+    die_with_parent: bool = False,
+    death_signal: int = signal.SIGTERM,
+) -> Callable[[], None] | None:
     """A ``preexec_fn`` that moves the child into ``cgroups`` before it execs (so all it
     starts is accounted there too) and, with ``die_with_parent``, has the kernel send it
-    SIGTERM when the process that started it dies (a platform killed by the OOM killer
-    or SIGKILL leaves no instance behind); None when there is nothing to do. The kernel
-    takes the *thread* that forks for the parent: start instances from one that outlives
-    them (the platform's event loop, a bench's main thread), never a short-lived worker."""
+    ``death_signal`` (SIGTERM: it drains) when the process that started it dies (a
+    platform killed by the OOM killer or SIGKILL leaves no instance behind); None when
+    there is nothing to do. The kernel takes the *thread* that forks for the parent:
+    start instances from one that outlives them (the platform's event loop, a bench's
+    main thread), never a short-lived worker."""
     if not cgroups and not die_with_parent:
         return None
     prctl = _prctl() if die_with_parent else None
@@ -295,9 +300,9 @@ def joining(cgroups: tuple[Path, ...], die_with_parent: bool = False) -> Callabl
         for group in cgroups:
             (group / "cgroup.procs").write_text(str(os.getpid()))
         if prctl is not None:
-            prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+            prctl(_PR_SET_PDEATHSIG, death_signal)
             if os.getppid() != parent:  # it died before the line above: follow it now
-                os.kill(os.getpid(), signal.SIGTERM)
+                os.kill(os.getpid(), death_signal)
 
     return setup
 

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -147,6 +148,13 @@ class Serving:
                 "K_REVISION": f"{spec.name}-00001",
             }
             self.states[key] = ServiceState(spec, function, service_env)
+        # a thread per instance starting or stopping: readiness polls and drains wait, and
+        # the loop's default executor (cores + 4 threads) would serve a burst's starts a
+        # handful at a time, the rest timing out in its queue before they were polled
+        self._threads = ThreadPoolExecutor(
+            max_workers=sum(s.max_scale for s in self.states.values()) + 4,
+            thread_name_prefix="instance",
+        )
         if runtime == "container":
             self._check_images()
 
@@ -266,7 +274,10 @@ class Serving:
         self._starting.add(process)
         try:
             process.start(log=log.fileno() if log else subprocess.DEVNULL)
-            instance.ready_s = await asyncio.to_thread(process.wait_ready, START_TIMEOUT_S)
+            loop = asyncio.get_running_loop()
+            instance.ready_s = await loop.run_in_executor(
+                self._threads, process.wait_ready, START_TIMEOUT_S
+            )
         except (RuntimeError, TimeoutError) as problem:
             print(f"localknative: {state.spec.name} failed to start: {problem}", file=sys.stderr)
             process.stop(5)
@@ -349,7 +360,12 @@ class Serving:
         everything += self._starting  # a start in progress must not outlive the platform
         for state in self.states.values():
             state.instances.clear()
-        await asyncio.gather(*(asyncio.to_thread(process.stop, 30) for process in everything))
+        # a thread each: a few threads would stop a burst's instances a handful at a time,
+        # each waiting out its drain before the next is even signalled
+        loop = asyncio.get_running_loop()
+        with ThreadPoolExecutor(max_workers=max(1, len(everything))) as pool:
+            await asyncio.gather(*(loop.run_in_executor(pool, p.stop, 30) for p in everything))
+        self._threads.shutdown(wait=False, cancel_futures=True)
         if self.snapshots is not None:
             await asyncio.to_thread(self.snapshots.remove)
 

@@ -23,10 +23,12 @@ is missing when it cannot work here.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -204,6 +206,9 @@ class _HandedOver(FunctionProcess):
             self.close_listener()
             self._channel.close()
 
+    #: what the wrapper gets when the platform dies (``RestoredProcess``: SIGKILL)
+    death_signal = signal.SIGTERM
+
     def _spawn(self, command: list[str], log: int | None, cgroups: tuple[Path, ...]) -> None:
         """Start ``command`` with the child's end of the snapshot socket, inside a memory
         cgroup of its own from its first instruction (where the Service sets a limit): a
@@ -222,7 +227,7 @@ class _HandedOver(FunctionProcess):
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=log,
-                preexec_fn=joining(cgroups, die_with_parent=True),
+                preexec_fn=joining(cgroups, True, self.death_signal),
                 pass_fds=(self._child_channel.fileno(),),
             )
         finally:
@@ -289,7 +294,15 @@ class SnapshotProcess(_HandedOver):
 
 class RestoredProcess(_HandedOver):
     """An instance restored from its Service's checkpoint by ``criu restore``, which
-    stays its parent (and reaps it)."""
+    stays its parent (and reaps it).
+
+    criu blocks every signal but SIGKILL, so signals go to the function's own process
+    (its PID from criu's pidfile, written before the copy resumes), and criu dies by
+    SIGKILL with the platform: the copy then gets the SIGTERM it was started with as its
+    parent-death signal (CRIU restores it) and drains.
+    """
+
+    death_signal = signal.SIGKILL
 
     def __init__(self, *args, checkpoint: Checkpoint, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -318,8 +331,22 @@ class RestoredProcess(_HandedOver):
             raise RuntimeError(
                 f"{self.service}: criu restore failed: {_error_line(self.work_dir / 'restore.log')}"
             ) from None
-        self._function_pid = int((self.work_dir / "pid").read_text())
+        self._restored_pid()
         return ready_s
+
+    def _restored_pid(self) -> int | None:
+        """The copy's PID once criu wrote it (None before)."""
+        if self._function_pid is None:
+            with contextlib.suppress(OSError, ValueError):
+                self._function_pid = int((self.work_dir / "pid").read_text()) or None
+        return self._function_pid
+
+    def _signal(self, signum: int) -> None:
+        """The copy gets ``signum``; before it exists, criu gets SIGKILL (the only signal
+        it takes), which ends the restore."""
+        if self._restored_pid() is None:
+            signum = signal.SIGKILL
+        super()._signal(signum)
 
     def stop(self, timeout_s: float = 30.0) -> int:
         try:
