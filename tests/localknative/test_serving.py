@@ -116,6 +116,31 @@ def test_a_killed_platform_leaves_no_instance_behind(platform_factory, model) ->
     platform.wait(gone, timeout_s=30, what=f"instance {instance['pid']} to end with the platform")
 
 
+def test_a_killed_platform_leaves_no_restored_instance_behind(platform_factory, model) -> None:
+    """Snapshot start: criu stays a restored copy's parent and blocks every signal but
+    SIGKILL, so it dies by SIGKILL with the platform and the copy gets SIGTERM then (its
+    parent-death signal, restored by CRIU)."""
+    needs_snapshots()
+    env = {"OLLAMA_HOST": model.url}
+    platform = platform_factory(manifest("agno"), env=env, window_s=2, start="snapshot")
+    assert platform.post("/", REQUEST, HOST)[0] == 200  # cold; checkpointed
+    platform.wait(lambda: not platform.ps()["code-reviewer-agno"]["instances"], 30, "scale to zero")
+    assert platform.post("/", REQUEST, HOST)[0] == 200  # restored
+    (instance,) = platform.ps()["code-reviewer-agno"]["instances"]
+    print(instance)
+    assert instance["start"] == "restored"
+    platform.stop(kill=True)
+    alive = Path(f"/proc/{instance['pid']}")
+
+    def gone() -> bool:  # a zombie until init reaps it counts as gone
+        try:
+            return "State:\tZ" in (alive / "status").read_text()
+        except OSError:
+            return True
+
+    platform.wait(gone, timeout_s=30, what=f"restored copy {instance['pid']} to end")
+
+
 def test_concurrency_spills_to_a_second_instance(platform_factory, model) -> None:
     platform = platform_factory(manifest("agno"), env={"OLLAMA_HOST": model.url}, window_s=30)
     model.latency_s = 1.0  # each review holds its instance for a few seconds
