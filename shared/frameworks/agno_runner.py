@@ -36,6 +36,20 @@ Ollama = _ollama_chat_model()
 from agno.agent import Agent  # noqa: E402  (after the package above is in place)
 from agno.run.base import RunStatus  # noqa: E402
 
+#: What agno imports on its first run, not at import (a few dozen of its own modules). A
+#: snapshot start imports them before the checkpoint (``shared.runtime.serve.preload``);
+#: a cold start does not, so its readiness is measured as before.
+FIRST_CALL_IMPORTS = (
+    "agno.team",
+    "agno.fs",
+    "agno.offload",
+    "agno.agent._hooks",
+    "agno.agent._response",
+    "agno.agent._telemetry",
+    "agno.utils.callables",
+    "agno.utils.json_schema",
+)
+
 
 class AgnoRunner:
     """Runs each :class:`AgentTask` as one agno ``Agent``."""

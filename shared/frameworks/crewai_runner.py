@@ -30,6 +30,20 @@ from shared.role import AgentTask, ModelSettings, Role
 event_listener.formatter.verbose = False
 logging.getLogger("crewai.llms.base_llm").setLevel(logging.ERROR)
 
+#: What crewai imports on its first model call, not at import: the ``openai`` client's
+#: resources and HTTP stack (~500 modules, 0.5 s of a first request). A snapshot start
+#: imports them before the checkpoint (``shared.runtime.serve.preload``); a cold start
+#: does not, so its readiness is measured as before.
+FIRST_CALL_IMPORTS = (
+    "openai.resources",
+    "httpcore",
+    "h11",
+    "crewai.hooks.contexts",
+    "crewai.llms.cache",
+    "crewai.llms.providers.openai_compatible.completion",
+    "crewai.skills.tool",
+)
+
 
 class CrewaiRunner:
     """Runs each :class:`AgentTask` as one crewai ``Agent`` (``Agent.kickoff``, no Crew)."""

@@ -97,7 +97,8 @@ class _Closing:
 def preload(spec: str) -> None:
     """Import everything ``load_app(spec)`` and ``serve`` will, and build nothing: what a
     snapshot start checkpoints (``shared.runtime.snapshot``). The role's module, the
-    app factory, the variant's framework runner, the HTTP server."""
+    app factory, the variant's framework runner and what its framework imports only on
+    a first call (the runner's ``FIRST_CALL_IMPORTS``), the HTTP server."""
     import waitress.channel  # noqa: F401  (serve's imports)
 
     import shared.runtime.telemetry  # noqa: F401
@@ -108,7 +109,9 @@ def preload(spec: str) -> None:
         package, _, variant = spec.partition("@")
         importlib.import_module(f"{package}.role")
         importlib.import_module("shared.runtime.app")
-        importlib.import_module(variants.get(variant).runner)
+        runner = importlib.import_module(variants.get(variant).runner)
+        for name in getattr(runner, "FIRST_CALL_IMPORTS", ()):
+            importlib.import_module(name)
     else:
         importlib.import_module(spec.partition(":")[0])
 

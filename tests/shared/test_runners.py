@@ -70,6 +70,37 @@ def run_task(variant: str, host: str, schema: dict[str, Any] | None) -> dict[str
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+#: Runs in the variant's environment: the runner's first-call imports, one task, then the
+#: framework modules the task still imported (JSON on stdout's last line).
+FIRST_CALL = PROGRAM.replace(
+    "runner = import_module(",
+    "first = import_module(f'shared.frameworks.{variant}_runner')\n"
+    "for name in first.FIRST_CALL_IMPORTS:\n"
+    "    import_module(name)\n"
+    "before = set(sys.modules)\n"
+    "runner = import_module(",
+    1,
+) + (
+    "framework = ('agno', 'ollama', 'crewai', 'openai', 'httpx', 'httpcore', 'h11')\n"
+    "late = sorted(m for m in set(sys.modules) - before if m.split('.')[0] in framework)\n"
+    "print(json.dumps({'late': late}))\n"
+)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_the_first_call_imports_are_all_a_first_task_imports(variant: str) -> None:
+    """What a snapshot start imports before its checkpoint (``FIRST_CALL_IMPORTS``) is
+    every framework module a first task imports: a restored copy pays none of them."""
+    python = REPO / ".venvs" / variant / "bin" / "python"
+    with ScriptedOllama(tools_script([("echo", {"text": "hello"})], ANSWER)) as model:
+        command = [str(python), "-c", FIRST_CALL, variant, model.url, json.dumps(SCHEMA)]
+        done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    late = json.loads(done.stdout.strip().splitlines()[-1])["late"]
+    print(variant, late)
+    assert late == [], f"{variant}'s first task still imported {late}"
+
+
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_the_task_reaches_the_model_and_the_tools_run(variant: str) -> None:
     script = tools_script([("echo", {"text": "hello"})], ANSWER)
