@@ -87,11 +87,13 @@ def bench_manifests(directory: Path) -> Path:
 
 @contextmanager
 def platform(
-    state: Path, env: dict[str, str], runtime: str = "process"
+    state: Path, env: dict[str, str], runtime: str = "process", start: str = "cold"
 ) -> Iterator[RunningPlatform]:
-    """``binks up --runtime RUNTIME`` on the bench manifests, scale-to-zero window 1 s."""
+    """``binks up --runtime RUNTIME --start START`` on the bench manifests, scale-to-zero
+    window 1 s."""
+    state.mkdir(parents=True, exist_ok=True)
     options = ["--manifests", str(bench_manifests(state / "manifests"))]
-    options += ["--window", str(WINDOW_S), "--runtime", runtime]
+    options += ["--window", str(WINDOW_S), "--runtime", runtime, "--start", start]
     with (state / "platform.log").open("ab") as log:
         running = spawn_platform(state, *options, env=env, log=log.fileno())
     try:

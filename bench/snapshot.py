@@ -20,7 +20,6 @@ the tables of a result file.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import gzip
 import json
 import subprocess
@@ -135,7 +134,7 @@ def run(roles: tuple[str, ...], runs: int, profile: str | None) -> dict[str, Any
             state = Path(scratch)
             with (
                 functions.platform(state / "cold", env) as cold,
-                _snapshot_platform(state / "snapshot", env) as restoring,
+                functions.platform(state / "snapshot", env, start="snapshot") as restoring,
             ):
                 for spec in specs:  # each Service's checkpoint, before run 1
                     event_type, data = functions.request_for(spec.role, spec.variant)
@@ -178,22 +177,6 @@ def _one_run(spec, number, store, platforms, samples) -> None:
             f"event at zero {sample['event_at_zero_s']:6.3f} s  PSS {sample['pss_mib']:6.1f} MiB",
             flush=True,
         )
-
-
-@contextlib.contextmanager
-def _snapshot_platform(state: Path, env: dict[str, str]):
-    """``binks up --start snapshot`` on the bench manifests (window 1 s)."""
-    from localknative.launch import start_platform
-
-    state.mkdir(parents=True, exist_ok=True)
-    options = ["--manifests", str(functions.bench_manifests(state / "manifests"))]
-    options += ["--window", str(functions.WINDOW_S), "--start", "snapshot"]
-    with (state / "platform.log").open("ab") as log:
-        running = start_platform(state, *options, env=env, log=log.fileno())
-    try:
-        yield running
-    finally:
-        running.stop(60)
 
 
 def _bursts() -> dict[str, Any]:

@@ -44,15 +44,21 @@ def test_model_none_passes_the_model_settings_through(monkeypatch: pytest.Monkey
     }
 
 
-def test_a_failed_start_is_one_line_and_status_2(tmp_path: Path) -> None:
-    argv = ["--manifests", str(tmp_path / "none"), "--state", str(tmp_path / "s"), "--port", "0"]
-    done = subprocess.run(
+def run_platform(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """``python -m localknative ARGV --model none`` to its end (a start that fails)."""
+    return subprocess.run(
         [sys.executable, "-m", "localknative", *argv, "--model", "none"],
         cwd=REPO,
         capture_output=True,
         text=True,
         timeout=60,
+        env={**os.environ, **(env or {})},
     )
+
+
+def test_a_failed_start_is_one_line_and_status_2(tmp_path: Path) -> None:
+    argv = ["--manifests", str(tmp_path / "none"), "--state", str(tmp_path / "s"), "--port", "0"]
+    done = run_platform(*argv)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         f"localknative: error: {tmp_path / 'none'} is not a directory of manifests"
@@ -72,14 +78,7 @@ def test_snapshot_start_that_cannot_work_says_why_before_starting_anything(
     """No CRIU (or the container runtime): one line naming what to do, status 2, nothing
     started (the state directory is not even created)."""
     argv = ["--state", str(tmp_path / "s"), "--port", "0", "--start", "snapshot", *extra]
-    done = subprocess.run(
-        [sys.executable, "-m", "localknative", *argv, "--model", "none"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, **env},
-    )
+    done = run_platform(*argv, env=env)
     print(done.stderr)
     assert done.returncode == 2
     (line,) = done.stderr.strip().splitlines()

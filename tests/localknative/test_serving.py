@@ -98,6 +98,14 @@ def test_a_stop_says_what_it_stops(platform_factory, model) -> None:
     ]
 
 
+def gone(pid: int) -> bool:
+    """Process ``pid`` ended (a zombie until init reaps it counts as ended)."""
+    try:
+        return "State:\tZ" in Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return True
+
+
 def test_a_killed_platform_leaves_no_instance_behind(platform_factory, model) -> None:
     """SIGKILL (or the OOM killer) gives the platform no chance to stop its instances: the
     kernel sends each one SIGTERM when the platform dies (PR_SET_PDEATHSIG)."""
@@ -105,15 +113,9 @@ def test_a_killed_platform_leaves_no_instance_behind(platform_factory, model) ->
     assert platform.post("/", REQUEST, HOST)[0] == 200
     (instance,) = platform.ps()["code-reviewer-agno"]["instances"]
     platform.stop(kill=True)
-    alive = Path(f"/proc/{instance['pid']}")
-
-    def gone() -> bool:  # a zombie until init reaps it counts as gone
-        try:
-            return "State:\tZ" in (alive / "status").read_text()
-        except OSError:
-            return True
-
-    platform.wait(gone, timeout_s=30, what=f"instance {instance['pid']} to end with the platform")
+    platform.wait(
+        lambda: gone(instance["pid"]), 30, f"instance {instance['pid']} to end with the platform"
+    )
 
 
 def test_a_killed_platform_leaves_no_restored_instance_behind(platform_factory, model) -> None:
@@ -130,15 +132,7 @@ def test_a_killed_platform_leaves_no_restored_instance_behind(platform_factory, 
     print(instance)
     assert instance["start"] == "restored"
     platform.stop(kill=True)
-    alive = Path(f"/proc/{instance['pid']}")
-
-    def gone() -> bool:  # a zombie until init reaps it counts as gone
-        try:
-            return "State:\tZ" in (alive / "status").read_text()
-        except OSError:
-            return True
-
-    platform.wait(gone, timeout_s=30, what=f"restored copy {instance['pid']} to end")
+    platform.wait(lambda: gone(instance["pid"]), 30, f"restored copy {instance['pid']} to end")
 
 
 def test_concurrency_spills_to_a_second_instance(platform_factory, model) -> None:
