@@ -143,7 +143,7 @@ class Snapshots:
         CRIU's own error line when the dump fails."""
         directory = self.root / service
         shutil.rmtree(directory, ignore_errors=True)
-        directory.mkdir(parents=True)
+        self._private(directory)
         files = open_files(pid)
         started = time.monotonic()
         command = [
@@ -168,8 +168,16 @@ class Snapshots:
     def work_dir(self, service: str) -> Path:
         """A new directory for one restore's log and pidfile."""
         directory = self.root / "restores" / f"{service}-{self.number()}"
-        directory.mkdir(parents=True, exist_ok=True)
+        self._private(directory)
         return directory
+
+    def _private(self, directory: Path) -> None:
+        """Create ``directory`` under a ``root`` only this user can enter: CRIU writes its
+        images world-readable, and they hold the process's memory, the platform's
+        credential in its environment among it."""
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.root.chmod(0o700)
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     def remove(self) -> None:
         """Delete every checkpoint (at the platform's stop: they are hundreds of MiB)."""

@@ -139,10 +139,15 @@ def test_a_restored_copy_drains_its_requests_on_sigterm(checkpointed) -> None:
     assert not copy.running()
 
 
-def test_checkpoint_images_are_written_per_service(checkpointed) -> None:
+def test_checkpoint_images_are_written_per_service_readable_by_root_only(checkpointed) -> None:
     checkpoint = checkpointed["checkpoint"]
     size = checkpoint.size_bytes()
     print(
         f"checkpoint {size / 2**20:.1f} MiB in {checkpoint.dump_s:.2f} s at {checkpoint.directory}"
     )
     assert size > 10 * 2**20 and (Path(checkpoint.directory) / "dump.log").exists()
+    # the images hold the process's memory (its environment, a credential in it): CRIU
+    # writes them world-readable, so no one else may enter the folder above them
+    root = checkpoint.directory.parent
+    print(oct(root.stat().st_mode))
+    assert root.stat().st_mode & 0o077 == 0, oct(root.stat().st_mode)
