@@ -41,7 +41,7 @@ from localknative import cgroups as memory_groups
 from localknative.instances import FunctionProcess, joining, poll_ready, process_tree
 from localknative.paths import REPO
 from shared.listen import LISTEN_FD_ENV
-from shared.runtime.snapshot import IMPORTED, SNAPSHOT_FD_ENV
+from shared.runtime.snapshot import IMPORTED, SNAPSHOT_FD_ENV, UNSAFE
 
 #: Where ``make criu`` puts the CRIU it builds (``BINKS_CRIU`` names another).
 CRIU = REPO / ".tools" / "criu" / "criu"
@@ -269,10 +269,12 @@ class SnapshotProcess(_HandedOver):
         and poll readiness; seconds from spawn to the first 200."""
         assert self._process is not None, "start() first"
         deadline = self.started + timeout_s
-        self._await_imported(deadline)
+        unsafe = self._await_imported(deadline)
         children = process_tree(self._process.pid)[1:]
         self._function_pid = children[0] if children else None
-        if self._function_pid and self.snapshots.claim(self.service):
+        if unsafe and self.snapshots.claim(self.service):
+            print(f"localknative: {self.service} starts cold: {unsafe}", file=sys.stderr)
+        elif self._function_pid and self.snapshots.claim(self.service):
             inode = os.stat(f"/proc/{self._function_pid}/fd/{self._env[SNAPSHOT_FD_ENV]}").st_ino
             try:
                 self.dump_s = self.snapshots.dump(self.service, self._function_pid, inode).dump_s
@@ -281,10 +283,11 @@ class SnapshotProcess(_HandedOver):
         self.handover()
         return super().wait_ready(max(1.0, deadline - time.monotonic()))
 
-    def _await_imported(self, deadline: float) -> None:
+    def _await_imported(self, deadline: float) -> str:
+        """Wait for the function's line; "" for ``imported``, else why it is unsafe."""
         self._channel.settimeout(0.5)
         said = b""
-        while IMPORTED not in said:
+        while not said.endswith(b"\n"):
             if not self.running():
                 code = self._process.returncode if self._process else None
                 raise RuntimeError(f"{self.service} exited with code {code} before ready")
@@ -297,7 +300,14 @@ class SnapshotProcess(_HandedOver):
             if not chunk:
                 raise RuntimeError(f"{self.service} closed its snapshot socket before ready")
             said += chunk
+            if len(said) > 64 * 1024:
+                raise RuntimeError(f"{self.service} said too much on its snapshot socket")
         self._channel.settimeout(None)
+        if said == IMPORTED:
+            return ""
+        if said.startswith(UNSAFE):
+            return said[len(UNSAFE) :].decode(errors="replace").strip()
+        raise RuntimeError(f"{self.service} said {said[:80]!r} on its snapshot socket")
 
 
 class RestoredProcess(_HandedOver):

@@ -12,7 +12,9 @@ The protocol, on the Unix stream socket named by ``BINKS_SNAPSHOT_FD`` (the plat
 holds the other end; CRIU swaps in a fresh one for each restored copy):
 
 1. this process sends ``imported\\n``: nothing but the imports is done, no socket but
-   this one is open; the checkpoint may be taken now;
+   this one is open; the checkpoint may be taken now. Or ``unsafe <reason>\\n`` when a
+   socket is open (a connection made during the imports would be carried into every
+   copy): no checkpoint, this instance goes on as a cold start;
 2. the platform sends one message: ``{"env": {...}}`` (JSON) with the instance's
    listening TCP socket attached (``SCM_RIGHTS``);
 3. this process re-seeds what a copy would share with its siblings (Python's
@@ -36,6 +38,9 @@ from pathlib import Path
 
 SNAPSHOT_FD_ENV = "BINKS_SNAPSHOT_FD"
 IMPORTED = b"imported\n"
+#: Said instead of ``imported`` when the process must not be checkpointed; the reason
+#: follows on the same line. The handover comes all the same: it starts cold.
+UNSAFE = b"unsafe "
 #: The largest handover message: an environment, never a request's data.
 MAX_HANDOVER_BYTES = 256 * 1024
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -65,10 +70,11 @@ def await_handover(env: Mapping[str, str] = os.environ) -> Handover:
     channel = _channel(env)
     try:
         strays = open_sockets(exclude=channel.fileno())
-        if strays:
-            # a connection made during the imports would be carried into every copy
-            raise HandoverError(f"sockets open before the checkpoint: {', '.join(strays)}")
-        channel.sendall(IMPORTED)
+        if strays:  # a connection made during the imports would be in every copy
+            reason = f"sockets open before the checkpoint: {', '.join(strays)}"
+            channel.sendall(UNSAFE + reason.encode() + b"\n")
+        else:
+            channel.sendall(IMPORTED)
         data, fds, _flags, _address = socket.recv_fds(channel, MAX_HANDOVER_BYTES, 1)
     except OSError as problem:
         raise HandoverError(f"snapshot channel failed: {problem.strerror}") from None

@@ -18,6 +18,12 @@ if os.environ.get("BINKS_PROBE_FRAMEWORK") == "crewai":
 else:
     import agno.agent  # noqa: F401
 
+if os.environ.get("BINKS_PROBE_STRAY"):  # a connection made during the imports
+    import socket
+
+    _host, _, _port = os.environ["BINKS_PROBE_STRAY"].rpartition(":")
+    STRAY = socket.create_connection((_host, int(_port)))
+
 #: drawn during the imports: the same in every copy of one checkpoint
 IMPORTED_AT = time.time()
 IMPORTED_RANDOM = random.random()

@@ -17,6 +17,7 @@ from localknative.instances import FunctionSpec
 from localknative.paths import REPO
 from localknative.snapshots import RestoredProcess, SnapshotProcess, Snapshots
 from shared import variants
+from shared.listen import bind_listener, port_of
 from tests.criu import needs_snapshots
 
 pytestmark = pytest.mark.process
@@ -151,3 +152,20 @@ def test_checkpoint_images_are_written_per_service_readable_by_root_only(checkpo
     root = checkpoint.directory.parent
     print(oct(root.stat().st_mode))
     assert root.stat().st_mode & 0o077 == 0, oct(root.stat().st_mode)
+
+
+def test_a_function_with_a_connection_open_after_its_imports_starts_cold(tmp_path) -> None:
+    """No checkpoint of a process that would carry a connection into every copy: it says
+    so, the platform logs why and hands it over as a cold start; the Service keeps
+    starting cold."""
+    needs_snapshots()
+    snapshots = Snapshots(tmp_path / "snapshots")
+    peer = bind_listener()
+    env = {"BINKS_PROBE_FRAMEWORK": "agno", "BINKS_PROBE_STRAY": f"127.0.0.1:{port_of(peer)}"}
+    with SnapshotProcess(ProbeSpec("reporter", "agno"), env=env, snapshots=snapshots) as cold:
+        cold.wait_ready()
+        seen = probe(cold)
+    print(seen["sockets"])
+    assert snapshots.get("reporter-agno") is None, "a checkpoint was taken"
+    assert seen["env"]["PORT"] == str(cold.port)
+    peer.close()

@@ -20,10 +20,12 @@ from shared.runtime import snapshot
 REPO = Path(__file__).parents[2]
 
 
-def in_a_process(code: str, message: bytes, fds: list[int]) -> subprocess.CompletedProcess:
+def in_a_process(
+    code: str, message: bytes, fds: list[int]
+) -> tuple[bytes, subprocess.CompletedProcess]:
     """Run ``code`` (after ``from shared.runtime import snapshot``) in a fresh process
     holding only the function's end of a snapshot socket; the platform's end sends
-    ``message`` with ``fds`` once the process announced its imports."""
+    ``message`` with ``fds`` once the process said its line. (That line, how it ended.)"""
     platform, function = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     env = {**os.environ, "PYTHONPATH": str(REPO), snapshot.SNAPSHOT_FD_ENV: str(function.fileno())}
     process = subprocess.Popen(
@@ -35,11 +37,12 @@ def in_a_process(code: str, message: bytes, fds: list[int]) -> subprocess.Comple
     )
     function.close()
     with platform:
-        announced = platform.recv(64)
-        if announced == snapshot.IMPORTED:
+        announced = platform.makefile("rb").readline()
+        if announced:
             socket.send_fds(platform, [message], fds)
     out, err = process.communicate(timeout=60)
-    return subprocess.CompletedProcess(process.args, process.returncode, out.decode(), err.decode())
+    done = subprocess.CompletedProcess(process.args, process.returncode, out.decode(), err.decode())
+    return announced, done
 
 
 def test_a_handover_brings_the_listener_and_the_environment() -> None:
@@ -50,8 +53,9 @@ def test_a_handover_brings_the_listener_and_the_environment() -> None:
         "print(json.dumps({'port': got.listener.getsockname()[1], 'env': dict(os.environ)}))"
     )
     message = json.dumps({"env": {"PORT": "1234", "K_REVISION": "r-1"}}).encode()
-    done = in_a_process(code, message, [listener.fileno()])
-    print(done.stdout, done.stderr)
+    announced, done = in_a_process(code, message, [listener.fileno()])
+    print(announced, done.stdout, done.stderr)
+    assert announced == snapshot.IMPORTED
     seen = json.loads(done.stdout)
     assert seen["port"] == listener.getsockname()[1]
     assert seen["env"]["PORT"] == "1234" and seen["env"]["K_REVISION"] == "r-1"
@@ -59,19 +63,25 @@ def test_a_handover_brings_the_listener_and_the_environment() -> None:
     listener.close()
 
 
-def test_a_process_with_a_connection_open_refuses_to_be_checkpointed() -> None:
-    """A connection made during the imports would be carried into every copy: the
-    process says so and announces nothing."""
+def test_a_process_with_a_connection_open_says_it_is_unsafe_and_starts_cold() -> None:
+    """A connection made during the imports would be carried into every copy: the process
+    says so instead of ``imported`` (the platform takes no checkpoint) and, handed over,
+    serves as a cold start."""
     server = bind_listener()
+    listener = bind_listener()
     port = server.getsockname()[1]
     code = (
         f"import socket\nstray = socket.create_connection(('127.0.0.1', {port}))\n"
-        "snapshot.await_handover()"
+        "got = snapshot.await_handover()\nprint(got.listener.getsockname()[1])"
     )
-    done = in_a_process(code, b"", [])
-    print(done.stderr[-400:])
-    assert done.returncode != 0 and "sockets open before the checkpoint" in done.stderr
+    message = json.dumps({"env": {"PORT": "1"}}).encode()
+    announced, done = in_a_process(code, message, [listener.fileno()])
+    print(announced, done.stderr[-400:])
+    assert announced.startswith(snapshot.UNSAFE)
+    assert b"sockets open before the checkpoint" in announced
+    assert done.returncode == 0 and done.stdout.strip() == str(listener.getsockname()[1])
     server.close()
+    listener.close()
 
 
 def parsed(message: bytes, fds: list[int]) -> snapshot.Handover:
