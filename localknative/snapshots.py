@@ -258,8 +258,8 @@ class SnapshotProcess(_HandedOver):
 
     def start(self, log: int | None = subprocess.DEVNULL, cgroups: tuple[Path, ...] = ()):
         # --kill-child: the function gets SIGTERM when unshare dies (and, restored, when
-        # criu when it dies: CRIU keeps the parent-death signal); setsid: a session of
-        # its own, inside the namespace, as CRIU needs of what it dumps
+        # criu dies: CRIU restores the parent-death signal); setsid: a session of its own
+        # inside the namespace, as CRIU needs of what it dumps
         wrapper = ["unshare", "--pid", "--fork", "--kill-child=SIGTERM", "setsid"]
         self._spawn(wrapper + self.spec.command(), log, cgroups)
         return self
