@@ -146,6 +146,7 @@ def run(roles: tuple[str, ...], runs: int, profile: str | None) -> dict[str, Any
                             _one_run(
                                 spec, number, store, {"cold": cold, "restored": restoring}, samples
                             )
+        store.remove()
     document: dict[str, Any] = {
         "runs": runs,
         "bytecode_compiled": {v: bytecode_compiled(v) for v in VARIANTS},

@@ -12,6 +12,9 @@ container's, which podman creates, for ``binks ps`` and the bench.
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
+import time
 from pathlib import Path
 
 ROOT = Path("/sys/fs/cgroup/memory/binks")
@@ -104,3 +107,62 @@ def _stat(path: Path) -> dict[str, int]:
         key: int(value)
         for key, value in (line.split() for line in path.read_text().splitlines() if " " in line)
     }
+
+
+#: Per-instance pids cgroups (v1) of snapshot start: they find every process an instance
+#: left, whatever its parent, e.g. a copy criu was half-way restoring when it died.
+PIDS_ROOT = Path("/sys/fs/cgroup/pids/binks")
+
+
+def track(name: str) -> Path | None:
+    """A new, empty pids cgroup ``name`` to start an instance in; None where cgroups
+    cannot be written (the instance runs untracked)."""
+    group = PIDS_ROOT / name
+    try:
+        group.mkdir(parents=True, exist_ok=True)
+        return group if (group / "cgroup.procs").exists() else None
+    except OSError:
+        return None
+
+
+def kill_tracked(group: Path | None, timeout_s: float = 10.0) -> list[int]:
+    """SIGKILL every process still in ``group``, wait until it is empty (at most
+    ``timeout_s``) and remove it; the pids that were killed."""
+    if group is None:
+        return []
+    killed: list[int] = []
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            pids = [int(p) for p in (group / "cgroup.procs").read_text().split()]
+        except OSError:
+            return killed  # gone already
+        if not pids or time.monotonic() > deadline:
+            break
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            if pid not in killed:
+                killed.append(pid)
+        time.sleep(0.01)  # the kernel empties the group as each one exits
+    with contextlib.suppress(OSError):
+        group.rmdir()
+    return killed
+
+
+def sweep_orphans() -> list[int]:
+    """Kill what platforms that died left in their pids cgroups (folders
+    ``platform-<pid>`` whose platform is gone: a copy half-restored when the platform
+    was killed has no parent to end it); the pids killed."""
+    killed: list[int] = []
+    with contextlib.suppress(OSError):
+        for folder in PIDS_ROOT.glob("platform-*"):
+            owner = folder.name.removeprefix("platform-")
+            if not owner.isdigit() or Path(f"/proc/{owner}").exists():
+                continue
+            for group in folder.iterdir():
+                if group.is_dir():
+                    killed += kill_tracked(group)
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+    return killed

@@ -108,6 +108,9 @@ class Snapshots:
         self._claimed: set[str] = set()
         self._lock = threading.Lock()
         self._numbered = 0
+        #: this run's folder of pids cgroups (``cgroups.track``), one per instance
+        self.tracking = f"platform-{os.getpid()}"
+        memory_groups.sweep_orphans()  # what a killed platform left half-restored
 
     def get(self, service: str) -> Checkpoint | None:
         """The Service's checkpoint, once one was taken."""
@@ -180,8 +183,11 @@ class Snapshots:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     def remove(self) -> None:
-        """Delete every checkpoint (at the platform's stop: they are hundreds of MiB)."""
+        """Delete every checkpoint (at the platform's stop: they are hundreds of MiB)
+        and this run's folder of pids cgroups (empty once its instances stopped)."""
         shutil.rmtree(self.root, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            (memory_groups.PIDS_ROOT / self.tracking).rmdir()
 
 
 class _HandedOver(FunctionProcess):
@@ -222,10 +228,12 @@ class _HandedOver(FunctionProcess):
         cgroup of its own from its first instruction (where the Service sets a limit): a
         restored copy's pages are charged where they land, and a cgroup entered later
         would not count what was charged before."""
+        name = f"{self.service}-{self.snapshots.number()}"
         if self.memory_limit_bytes:
-            name = f"{self.service}-{self.snapshots.number()}"
             self.cgroup = memory_groups.limit(name, [], self.memory_limit_bytes)
             cgroups = (*cgroups, self.cgroup) if self.cgroup else cgroups
+        self._tracked = memory_groups.track(f"{self.snapshots.tracking}/{name}")
+        cgroups = (*cgroups, self._tracked) if self._tracked else cgroups
         self.started = time.monotonic()
         try:
             self._process = subprocess.Popen(
@@ -245,8 +253,18 @@ class _HandedOver(FunctionProcess):
         pass  # entered at the spawn (``_spawn``)
 
     def stop(self, timeout_s: float = 30.0) -> int:
+        """As a process instance stops; then whatever is left in its pids cgroup is
+        killed (a copy criu died half-way restoring blocks every signal but SIGKILL and
+        has no parent of ours)."""
         self._channel.close()
-        return super().stop(timeout_s)
+        try:
+            return super().stop(timeout_s)
+        finally:
+            left = memory_groups.kill_tracked(getattr(self, "_tracked", None))
+            if left:
+                print(
+                    f"localknative: {self.service}: killed what was left: {left}", file=sys.stderr
+                )
 
 
 class SnapshotProcess(_HandedOver):
