@@ -35,7 +35,7 @@ from bench.footprint import bytecode_compiled
 from bench.probes import cpu_seconds, memory, spread
 from bench.results import RESULTS, save
 from events import VARIANTS
-from localknative import snapshots as snapshot_start
+from localknative import criu
 from localknative.instances import FunctionProcess, FunctionSpec
 from localknative.paths import REPO
 from localknative.snapshots import Checkpoint, RestoredProcess, SnapshotProcess, Snapshots
@@ -108,7 +108,7 @@ def _restored(spec: FunctionSpec, store: Snapshots) -> RestoredProcess:
 
 def run(roles: tuple[str, ...], runs: int, profile: str | None) -> dict[str, Any]:
     """Every figure of the module docstring; the result document."""
-    snapshot_start.check()
+    criu.check()
     specs = [FunctionSpec(role, variant) for role in roles for variant in VARIANTS]
     samples: dict[str, dict[str, list[dict[str, float]]]] = {
         s.service: {m: [] for m in MODES} for s in specs
@@ -150,7 +150,7 @@ def run(roles: tuple[str, ...], runs: int, profile: str | None) -> dict[str, Any
     document: dict[str, Any] = {
         "runs": runs,
         "bytecode_compiled": {v: bytecode_compiled(v) for v in VARIANTS},
-        "criu": snapshot_start.check(),
+        "criu": criu.check(),
         "samples": samples,
         "summary": summarize(samples),
         "checkpoints": checkpoints,
@@ -328,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     roles = tuple(f.replace("-", "_") for f in args.functions) if args.functions else ROLES
     try:
         document = run(roles, args.runs, args.profile)
-    except snapshot_start.SnapshotUnavailable as problem:
+    except criu.SnapshotUnavailable as problem:
         print(f"bench snapshot: {problem}", file=sys.stderr)
         return 2
     path = save("snapshot", document)

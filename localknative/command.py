@@ -105,9 +105,9 @@ def run(args: argparse.Namespace) -> int:
     if args.start == "snapshot":
         if args.runtime != "process":
             raise ValueError("--start snapshot works with --runtime process only")
-        from localknative import snapshots
+        from localknative import criu
 
-        print(f"==> snapshot start: CRIU {snapshots.check()}", flush=True)
+        print(f"==> snapshot start: CRIU {criu.check()}", flush=True)
     env, model = model_env(args.model)
     try:
         return up.main(

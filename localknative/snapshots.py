@@ -17,8 +17,7 @@ done; every later scale-from-zero restores that checkpoint instead of importing 
   open, and CRIU without ``--tcp-established`` refuses a TCP connection: no connection
   to the model or the broker is ever restored.
 
-CRIU 4.2.1 is built by ``make criu`` from Debian's source package; ``check`` says what
-is missing when it cannot work here.
+CRIU itself, and whether it can work here: ``localknative.criu``.
 """
 
 from __future__ import annotations
@@ -26,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import platform
 import shutil
 import signal
 import socket
@@ -38,48 +36,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from localknative import cgroups as memory_groups
+from localknative.criu import criu_path, error_line
 from localknative.instances import FunctionProcess, joining, poll_ready, process_tree
 from localknative.paths import REPO
 from shared.listen import LISTEN_FD_ENV
 from shared.runtime.snapshot import IMPORTED, SNAPSHOT_FD_ENV, UNSAFE
 
-#: Where ``make criu`` puts the CRIU it builds (``BINKS_CRIU`` names another).
-CRIU = REPO / ".tools" / "criu" / "criu"
 #: How instances start: ``cold`` (import everything, the default) or ``snapshot``.
 STARTS = ("cold", "snapshot")
-
-
-class SnapshotUnavailable(RuntimeError):
-    """Snapshot start cannot work on this machine; the message says why and what to do."""
-
-
-def criu_path() -> Path:
-    """The CRIU binary snapshot start uses."""
-    return Path(os.environ.get("BINKS_CRIU") or CRIU)
-
-
-def check(criu: Path | None = None) -> str:
-    """CRIU's version line when snapshot start can work here; SnapshotUnavailable
-    naming the first thing missing otherwise."""
-    criu = criu or criu_path()
-    if platform.system() != "Linux":
-        raise SnapshotUnavailable("snapshot start needs Linux (CRIU checkpoints Linux processes)")
-    if os.geteuid() != 0:
-        raise SnapshotUnavailable("snapshot start needs root: CRIU dumps and restores processes")
-    if shutil.which("unshare") is None:
-        raise SnapshotUnavailable("snapshot start needs unshare (Debian's util-linux)")
-    if not os.access(criu, os.X_OK):
-        raise SnapshotUnavailable(
-            f"CRIU is not built here ({criu}): run `make criu` (CRIU 4.2.1 from Debian's "
-            "source package, about a minute), or set BINKS_CRIU to a CRIU >= 4.2"
-        )
-    checked = subprocess.run([str(criu), "check"], capture_output=True, text=True, timeout=60)
-    if checked.returncode != 0:
-        said = (checked.stderr or checked.stdout).strip().splitlines()
-        reason = next((line for line in said if "rror" in line), said[-1] if said else "")
-        raise SnapshotUnavailable(f"`{criu} check` says this kernel cannot: {reason}")
-    version = subprocess.run([str(criu), "--version"], capture_output=True, text=True)
-    return version.stdout.strip().splitlines()[0]
 
 
 @dataclass(frozen=True)
@@ -156,7 +120,7 @@ class Snapshots:
         ]  # fmt: skip
         done = subprocess.run(command, capture_output=True, text=True, timeout=120)
         if done.returncode != 0:
-            raise RuntimeError(f"criu dump failed: {_error_line(directory / 'dump.log')}")
+            raise RuntimeError(f"criu dump failed: {error_line(directory / 'dump.log')}")
         checkpoint = Checkpoint(directory, channel_inode, time.monotonic() - started, files)
         with self._lock:
             self._checkpoints[service] = checkpoint
@@ -365,7 +329,7 @@ class RestoredProcess(_HandedOver):
             ready_s = poll_ready(self._process, url, self.started, timeout_s, self.service)
         except RuntimeError:
             raise RuntimeError(
-                f"{self.service}: criu restore failed: {_error_line(self.work_dir / 'restore.log')}"
+                f"{self.service}: criu restore failed: {error_line(self.work_dir / 'restore.log')}"
             ) from None
         self._restored_pid()
         return ready_s
@@ -400,15 +364,3 @@ def open_files(pid: int) -> dict[int, str]:
         except OSError:
             continue
     return found
-
-
-def _error_line(log: Path) -> str:
-    """CRIU's first error from its log (the cause; later ones follow from it)."""
-    try:
-        lines = log.read_text(errors="replace").splitlines()
-    except OSError:
-        return f"no log at {log}"
-    # the rlimit line is CRIU failing to raise its own open-file limit: harmless
-    errors = [line for line in lines if "Error (" in line and "FAILED" not in line]
-    errors = [line for line in errors if "RLIMIT_NOFILE" not in line] or errors
-    return (errors[0] if errors else (lines[-1] if lines else "empty log")).strip()

@@ -6,15 +6,15 @@ import os
 
 import pytest
 
-from localknative import snapshots
+from localknative import criu
 
 
 def needs_snapshots() -> None:
     """Skip (or fail, where CI requires it: ``BINKS_REQUIRE_SNAPSHOT=1``) unless snapshot
-    start can work here; the reason is ``snapshots.check``'s own message."""
+    start can work here; the reason is ``criu.check``'s own message."""
     try:
-        snapshots.check()
-    except snapshots.SnapshotUnavailable as problem:
+        criu.check()
+    except criu.SnapshotUnavailable as problem:
         if os.environ.get("BINKS_REQUIRE_SNAPSHOT") == "1":
             pytest.fail(f"BINKS_REQUIRE_SNAPSHOT=1 but {problem}")
         pytest.skip(str(problem))
