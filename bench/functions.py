@@ -63,7 +63,13 @@ def order(run: int) -> tuple[str, ...]:
 
 def spawn_sample(spec: FunctionSpec, env: dict[str, str]) -> dict[str, float]:
     """One cold start: spawn → readiness, CPU seconds spent to get there, idle memory."""
-    with FunctionProcess(spec, env=env) as instance:
+    return start_sample(FunctionProcess(spec, env=env))
+
+
+def start_sample(instance: FunctionProcess) -> dict[str, float]:
+    """Start ``instance`` (a cold process, a restored copy): start → readiness, the CPU
+    seconds to get there, then its idle memory (``idle_rss_mib``, ``idle_pss_mib``, …)."""
+    with instance:
         ready_s = instance.wait_ready()
         pids = instance.pids()
         cpu = cpu_seconds(pids)

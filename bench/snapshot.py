@@ -26,13 +26,12 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 from bench import functions, pi4
 from bench.footprint import bytecode_compiled
-from bench.probes import cpu_seconds, memory, spread
+from bench.probes import spread
 from bench.results import RESULTS, save
 from events import VARIANTS
 from localknative import criu
@@ -85,21 +84,6 @@ def checkpoint(spec: FunctionSpec, store: Snapshots) -> tuple[Checkpoint, float]
     return taken, ready_s
 
 
-def start_sample(instance: FunctionProcess) -> dict[str, float]:
-    """Start → ready of ``instance``, its CPU seconds to ready and idle memory."""
-    with instance:
-        ready_s = instance.wait_ready()
-        pids = instance.pids()
-        cpu = cpu_seconds(pids)
-        time.sleep(functions.IDLE_SETTLE_S)
-        idle = memory(instance.pids())
-    return {
-        "ready_s": ready_s,
-        "cpu_s": cpu,
-        **{k: idle[k] for k in ("rss_mib", "pss_mib", "uss_mib")},
-    }
-
-
 def _restored(spec: FunctionSpec, store: Snapshots) -> RestoredProcess:
     taken = store.get(spec.service)
     assert taken is not None
@@ -108,7 +92,7 @@ def _restored(spec: FunctionSpec, store: Snapshots) -> RestoredProcess:
 
 def run(roles: tuple[str, ...], runs: int, profile: str | None) -> dict[str, Any]:
     """Every figure of the module docstring; the result document."""
-    criu.check()
+    version = criu.check()
     specs = [FunctionSpec(role, variant) for role in roles for variant in VARIANTS]
     samples: dict[str, dict[str, list[dict[str, float]]]] = {
         s.service: {m: [] for m in MODES} for s in specs
@@ -118,7 +102,7 @@ def run(roles: tuple[str, ...], runs: int, profile: str | None) -> dict[str, Any
         store = Snapshots(Path(scratch) / "checkpoints")
         for spec in specs:
             taken, first_s = checkpoint(spec, store)
-            raw = taken.size_bytes()
+            raw = taken.size_bytes
             checkpoints[spec.service] = {
                 "raw_mib": raw / 2**20,
                 "gzip_mib": compressed_size(taken.directory) / 2**20,
@@ -150,7 +134,7 @@ def run(roles: tuple[str, ...], runs: int, profile: str | None) -> dict[str, Any
     document: dict[str, Any] = {
         "runs": runs,
         "bytecode_compiled": {v: bytecode_compiled(v) for v in VARIANTS},
-        "criu": criu.check(),
+        "criu": version,
         "samples": samples,
         "summary": summarize(samples),
         "checkpoints": checkpoints,
@@ -167,7 +151,9 @@ def _one_run(spec, number, store, platforms, samples) -> None:
     event_type, data = functions.request_for(spec.role, spec.variant)
     for mode in modes:
         instance = FunctionProcess(spec, env=NO_MODEL) if mode == "cold" else _restored(spec, store)
-        sample = start_sample(instance)
+        started = functions.start_sample(instance)
+        sample = {k: started[k] for k in ("ready_s", "cpu_s")}
+        sample.update({k: started[f"idle_{k}"] for k in ("rss_mib", "pss_mib", "uss_mib")})
         functions.wait_for_zero(platforms[mode], spec.service)
         sample["event_at_zero_s"] = functions.invoke(
             platforms[mode].url, spec.service, event_type, data

@@ -35,12 +35,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from localknative import cgroups as memory_groups
+from localknative import cgroups as control_groups
 from localknative.criu import criu_path, error_line
 from localknative.instances import FunctionProcess, joining, poll_ready, process_tree
 from localknative.paths import REPO
 from shared.listen import LISTEN_FD_ENV
-from shared.runtime.snapshot import IMPORTED, SNAPSHOT_FD_ENV, UNSAFE
+from shared.runtime.snapshot import IMPORTED, SNAPSHOT_FD_ENV, UNSAFE, open_files
 
 #: How instances start: ``cold`` (import everything, the default) or ``snapshot``.
 STARTS = ("cold", "snapshot")
@@ -56,10 +56,8 @@ class Checkpoint:
     dump_s: float
     #: what the process had open when it was dumped (``/proc/PID/fd`` targets by fd)
     files: dict[int, str]
-
-    def size_bytes(self) -> int:
-        """The images' size on disk."""
-        return sum(f.stat().st_size for f in self.directory.iterdir() if f.is_file())
+    #: the images' size on disk, read once after the dump
+    size_bytes: int
 
 
 class Snapshots:
@@ -74,7 +72,7 @@ class Snapshots:
         self._numbered = 0
         #: this run's folder of pids cgroups (``cgroups.track``), one per instance
         self.tracking = f"platform-{os.getpid()}"
-        memory_groups.sweep_orphans()  # what a killed platform left half-restored
+        control_groups.sweep_orphans()  # what a killed platform left half-restored
 
     def get(self, service: str) -> Checkpoint | None:
         """The Service's checkpoint, once one was taken."""
@@ -95,7 +93,7 @@ class Snapshots:
         checkpoint = self.get(service)
         taken = None
         if checkpoint is not None:
-            taken = {"mib": round(checkpoint.size_bytes() / 2**20, 1), "dump_s": checkpoint.dump_s}
+            taken = {"mib": round(checkpoint.size_bytes / 2**20, 1), "dump_s": checkpoint.dump_s}
         return {"restores": restores, "checkpoint": taken}
 
     def discard(self, service: str) -> None:
@@ -121,7 +119,9 @@ class Snapshots:
         done = subprocess.run(command, capture_output=True, text=True, timeout=120)
         if done.returncode != 0:
             raise RuntimeError(f"criu dump failed: {error_line(directory / 'dump.log')}")
-        checkpoint = Checkpoint(directory, channel_inode, time.monotonic() - started, files)
+        dump_s = time.monotonic() - started
+        size = sum(f.stat().st_size for f in directory.iterdir() if f.is_file())
+        checkpoint = Checkpoint(directory, channel_inode, dump_s, files, size)
         with self._lock:
             self._checkpoints[service] = checkpoint
         return checkpoint
@@ -151,7 +151,7 @@ class Snapshots:
         and this run's folder of pids cgroups (empty once its instances stopped)."""
         shutil.rmtree(self.root, ignore_errors=True)
         with contextlib.suppress(OSError):
-            (memory_groups.PIDS_ROOT / self.tracking).rmdir()
+            (control_groups.PIDS_ROOT / self.tracking).rmdir()
 
 
 class _HandedOver(FunctionProcess):
@@ -167,6 +167,8 @@ class _HandedOver(FunctionProcess):
         self._env.pop(LISTEN_FD_ENV, None)
         self._env[SNAPSHOT_FD_ENV] = str(self._child_channel.fileno())
         self._function_pid: int | None = None
+        #: the instance's pids cgroup (``cgroups.track``): what it leaves is killed at stop
+        self._tracked: Path | None = None
 
     @property
     def pid(self) -> int:
@@ -194,9 +196,9 @@ class _HandedOver(FunctionProcess):
         would not count what was charged before."""
         name = f"{self.service}-{self.snapshots.number()}"
         if self.memory_limit_bytes:
-            self.cgroup = memory_groups.limit(name, [], self.memory_limit_bytes)
+            self.cgroup = control_groups.limit(name, [], self.memory_limit_bytes)
             cgroups = (*cgroups, self.cgroup) if self.cgroup else cgroups
-        self._tracked = memory_groups.track(f"{self.snapshots.tracking}/{name}")
+        self._tracked = control_groups.track(f"{self.snapshots.tracking}/{name}")
         cgroups = (*cgroups, self._tracked) if self._tracked else cgroups
         self.started = time.monotonic()
         try:
@@ -224,7 +226,7 @@ class _HandedOver(FunctionProcess):
         try:
             return super().stop(timeout_s)
         finally:
-            left = memory_groups.kill_tracked(getattr(self, "_tracked", None))
+            left = control_groups.kill_tracked(self._tracked)
             if left:
                 print(
                     f"localknative: {self.service}: killed what was left: {left}", file=sys.stderr
@@ -234,9 +236,6 @@ class _HandedOver(FunctionProcess):
 class SnapshotProcess(_HandedOver):
     """A cold instance in a PID namespace of its own, checkpointed once its imports are
     done if it is the first of its Service (``Snapshots.claim``)."""
-
-    #: seconds the checkpoint took (0 when this instance was not checkpointed)
-    dump_s: float = 0.0
 
     def start(self, log: int | None = subprocess.DEVNULL, cgroups: tuple[Path, ...] = ()):
         # --kill-child: the function gets SIGTERM when unshare dies (and, restored, when
@@ -254,16 +253,23 @@ class SnapshotProcess(_HandedOver):
         unsafe = self._await_imported(deadline)
         children = process_tree(self._process.pid)[1:]
         self._function_pid = children[0] if children else None
-        if unsafe and self.snapshots.claim(self.service):
-            print(f"localknative: {self.service} starts cold: {unsafe}", file=sys.stderr)
-        elif self._function_pid and self.snapshots.claim(self.service):
-            inode = os.stat(f"/proc/{self._function_pid}/fd/{self._env[SNAPSHOT_FD_ENV]}").st_ino
-            try:
-                self.dump_s = self.snapshots.dump(self.service, self._function_pid, inode).dump_s
-            except (RuntimeError, subprocess.TimeoutExpired) as problem:
-                print(f"localknative: {self.service} starts cold: {problem}", file=sys.stderr)
+        if self._function_pid and self.snapshots.claim(self.service):
+            if unsafe:
+                print(f"localknative: {self.service} starts cold: {unsafe}", file=sys.stderr)
+            else:
+                self._checkpoint()
         self.handover()
         return super().wait_ready(max(1.0, deadline - time.monotonic()))
+
+    def _checkpoint(self) -> None:
+        """Dump this instance for its Service; a failure is said, and it starts cold."""
+        assert self._function_pid is not None
+        fd = self._env[SNAPSHOT_FD_ENV]
+        inode = os.stat(f"/proc/{self._function_pid}/fd/{fd}").st_ino
+        try:
+            self.snapshots.dump(self.service, self._function_pid, inode)
+        except (RuntimeError, subprocess.TimeoutExpired) as problem:
+            print(f"localknative: {self.service} starts cold: {problem}", file=sys.stderr)
 
     def _await_imported(self, deadline: float) -> str:
         """Wait for the function's line; "" for ``imported``, else why it is unsafe."""
@@ -353,14 +359,3 @@ class RestoredProcess(_HandedOver):
             return super().stop(timeout_s)
         finally:
             shutil.rmtree(self.work_dir, ignore_errors=True)
-
-
-def open_files(pid: int) -> dict[int, str]:
-    """Process ``pid``'s open descriptors and what each refers to."""
-    found = {}
-    for entry in Path(f"/proc/{pid}/fd").iterdir():
-        try:
-            found[int(entry.name)] = os.readlink(entry)
-        except OSError:
-            continue
-    return found

@@ -32,7 +32,7 @@ import socket
 import stat
 import sys
 import tempfile
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,27 +127,30 @@ def reseed() -> None:
         numpy_random.seed()
 
 
-def apply_env(env: Mapping[str, str], target: MutableMapping[str, str] | None = None) -> None:
+def apply_env(env: Mapping[str, str]) -> None:
     """Set the instance's variables (``PORT``, ``K_REVISION``, …) in ``os.environ``."""
-    target = os.environ if target is None else target
-    target.pop(SNAPSHOT_FD_ENV, None)
-    target.update(env)
+    os.environ.pop(SNAPSHOT_FD_ENV, None)
+    os.environ.update(env)
+
+
+def open_files(pid: int | str = "self") -> dict[int, str]:
+    """Process ``pid``'s open descriptors and what each refers to (``/proc``'s links)."""
+    found = {}
+    for entry in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            found[int(entry.name)] = os.readlink(entry)
+        except OSError:  # closed meanwhile (the listing's own descriptor)
+            continue
+    return found
 
 
 def open_sockets(exclude: int = -1) -> list[str]:
     """This process's open sockets but ``exclude``, as ``fd N (socket:[inode])``."""
-    found = []
-    for entry in Path("/proc/self/fd").iterdir():
-        fd = int(entry.name)
-        if fd == exclude:
-            continue
-        try:
-            target = os.readlink(entry)
-        except OSError:  # closed meanwhile (the listing's own descriptor)
-            continue
-        if target.startswith("socket:"):
-            found.append(f"fd {fd} ({target})")
-    return found
+    return [
+        f"fd {fd} ({target})"
+        for fd, target in sorted(open_files().items())
+        if fd != exclude and target.startswith("socket:")
+    ]
 
 
 def _channel(env: Mapping[str, str]) -> socket.socket:

@@ -147,7 +147,7 @@ def test_a_restored_copy_drains_its_requests_on_sigterm(checkpointed) -> None:
 
 def test_checkpoint_images_are_written_per_service_readable_by_root_only(checkpointed) -> None:
     checkpoint = checkpointed["checkpoint"]
-    size = checkpoint.size_bytes()
+    size = checkpoint.size_bytes
     print(
         f"checkpoint {size / 2**20:.1f} MiB in {checkpoint.dump_s:.2f} s at {checkpoint.directory}"
     )
