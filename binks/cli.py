@@ -8,12 +8,10 @@ import sys
 import textwrap
 from pathlib import Path
 
+from binks import bench_command
 from events import VARIANTS
 from localknative import command as platform_command
 from localknative.paths import STATE, WORKSPACE
-
-#: The functions of the team, by their Knative service name without the variant.
-FUNCTIONS = ("code-reviewer", "orchestrator", "cluster-operator", "reporter")
 
 
 def client_default() -> str:
@@ -50,44 +48,6 @@ def _demo(args: argparse.Namespace) -> int:
 
     keep = False if args.exit else None
     return demo.main(args.repository, scripted=args.scripted, port=args.port, keep_serving=keep)
-
-
-def _bench(args: argparse.Namespace) -> int:
-    if args.kind == "model":
-        from bench import model
-
-        return model.main(runs=args.runs or 5)
-    if args.kind == "broker":
-        from bench import broker
-
-        return broker.main()
-    if args.kind == "load":
-        from bench import load
-
-        return load.main()
-    if args.kind == "snapshot":
-        from bench import snapshot
-
-        roles = ["--functions", *args.functions] if args.functions else []
-        profile = ["--profile", args.profile] if args.profile else []
-        return snapshot.main(["--runs", str(args.runs or 3), *roles, *profile])
-    if args.kind == "startup":
-        from bench import startup
-
-        return startup.main(runs=args.runs or 5, role=args.function.replace("-", "_"))
-    from bench import suite
-
-    roles = tuple(f.replace("-", "_") for f in args.functions) if args.functions else suite.ROLES
-    return suite.main(
-        roles,
-        runs=args.runs or 3,
-        warm_events=args.warm_events,
-        model_runs=args.model_runs,
-        profile=args.profile,
-        quick=args.quick,
-        output=Path(args.output) if args.output else None,
-        runtime=args.runtime,
-    )
 
 
 def _up(args: argparse.Namespace) -> int:
@@ -243,53 +203,12 @@ def _invoke(args: argparse.Namespace) -> int:
 
 
 def _ps(args: argparse.Namespace) -> int:
-    """Services as ``kn service list`` shows them, plus what a scale-to-zero comparison
-    needs: instances (ready+starting), cold starts, memory against the limit."""
-    from binks import client
+    """Services as ``kn service list`` shows them (``views.ps_table``)."""
+    from binks import client, views
 
     platform = _platform(args)
-    port = platform.url.rsplit(":", 1)[-1].rstrip("/")
-    rows = [["NAME", "URL", "READY", "INSTANCES", "COLD STARTS", "MEMORY/LIMIT", "AGE"]]
-    for row in client.ps(platform):
-        instances = row["instances"]
-        memory = sum(i.get("memory_mib") or i.get("rss_mib") or 0 for i in instances)
-        limits = {i.get("memory_limit_mib") for i in instances} - {None}
-        colds = row["cold_starts_s"]
-        rows.append(
-            [
-                row["service"],
-                f"http://{row['service']}.{row['namespace']}.localhost:{port}",
-                "True" if row["restarts"] == 0 or instances else "False",
-                f"{len(instances)}+{row['starting']}" if row["starting"] else str(len(instances)),
-                _starts(colds, row.get("restores")),
-                f"{memory:.0f}/{max(limits):.0f}Mi"
-                if limits
-                else (f"{memory:.0f}Mi" if instances else "-"),
-                _age(max((i["age_s"] for i in instances), default=None)),
-            ]
-        )
-    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
-    for r in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(r, widths, strict=True)).rstrip())
+    print(views.ps_table(client.ps(platform), platform.url.rsplit(":", 1)[-1].rstrip("/")))
     return 0
-
-
-def _starts(colds: list[float], restores: int | None) -> str:
-    """The last start's seconds and how many there were (restored: with snapshot start)."""
-    if not colds:
-        return "-"
-    restored = f", {restores} restored" if restores else ""
-    return f"{colds[-1]:.2f}s (last of {len(colds)}{restored})"
-
-
-def _age(seconds: float | None) -> str:
-    """``kubectl``'s AGE: 45s, 12m, 3h; ``-`` without instances."""
-    if seconds is None:
-        return "-"
-    for unit, size in (("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size:.0f}{unit}"
-    return f"{seconds:.0f}s"
 
 
 EXAMPLES = """examples:
@@ -449,41 +368,8 @@ def parser() -> argparse.ArgumentParser:
     bench = commands.add_parser(
         "bench", help="measure agno vs crewai per function (make bench), or the model, the broker"
     )
-    bench.add_argument(
-        "kind",
-        nargs="?",
-        choices=("functions", "startup", "snapshot", "model", "broker", "load"),
-        default="functions",
-        help="functions: every figure per function x variant, interleaved, into "
-        "bench/results/ + latest.md + plots + the README table (default); "
-        "startup: spawn-to-ready and idle RSS of one function only; "
-        "snapshot: cold start vs restore from a CRIU checkpoint, per function (make criu); "
-        "model: tokens/s and time to first token, our Ollama API vs the binding; "
-        "broker: events/s and added latency to a no-op subscriber; "
-        "load: a bounded burst through the broker, nothing lost",
-    )
-    bench.add_argument(
-        "--functions", nargs="+", choices=FUNCTIONS, help="which functions (default: all four)"
-    )
-    bench.add_argument("--function", default="code-reviewer", help="for `startup`")
-    bench.add_argument(
-        "--runs", type=int, help="runs per function x variant (default 3; startup: 5)"
-    )
-    bench.add_argument("--warm-events", type=int, default=10, help="warm events per run")
-    bench.add_argument(
-        "--model-runs", type=int, default=1, help="code-review tasks with the embedded model"
-    )
-    bench.add_argument("--profile", choices=("pi4",), help="pi4: instances in a 4 GiB node")
-    bench.add_argument(
-        "--runtime",
-        choices=("process", "container"),
-        default="process",
-        help="process: each function as the variant's Python (default); container: "
-        "also in its image under podman, beside the process in the same run (make images)",
-    )
-    bench.add_argument("--quick", action="store_true", help="smoke test: 1 function, 1 run")
-    bench.add_argument("--output", help="results directory (default bench/results)")
-    bench.set_defaults(handler=_bench)
+    bench_command.add_arguments(bench)
+    bench.set_defaults(handler=bench_command.run)
     return root
 
 

@@ -1,5 +1,5 @@
-"""How ``binks events`` shows the event log: a line per event for people, JSON or YAML
-for programs; the dead-letter reason decoded."""
+"""What the control commands print: ``binks events`` (a line per event for people, JSON
+or YAML for programs, the dead-letter reason decoded), ``binks describe`` and ``binks ps``."""
 
 from __future__ import annotations
 
@@ -167,3 +167,51 @@ def _snapshot_lines(row: dict[str, Any]) -> list[str]:
         else "no checkpoint yet (the first instance starts cold)"
     )
     return [f"Snapshot:      {where}, {row['restores']} restored start(s)"]
+
+
+def ps_table(services: list[dict[str, Any]], port: str) -> str:
+    """``binks ps``: the Services as ``kn service list`` shows them, plus what a
+    scale-to-zero comparison needs: instances (ready+starting), cold and restored
+    starts, memory against the limit, age."""
+    rows = [["NAME", "URL", "READY", "INSTANCES", "COLD STARTS", "MEMORY/LIMIT", "AGE"]]
+    for row in services:
+        instances = row["instances"]
+        memory = sum(i.get("memory_mib") or i.get("rss_mib") or 0 for i in instances)
+        limits = {i.get("memory_limit_mib") for i in instances} - {None}
+        colds = row["cold_starts_s"]
+        rows.append(
+            [
+                row["service"],
+                f"http://{row['service']}.{row['namespace']}.localhost:{port}",
+                "True" if row["restarts"] == 0 or instances else "False",
+                f"{len(instances)}+{row['starting']}" if row["starting"] else str(len(instances)),
+                _starts(colds, row.get("restores")),
+                f"{memory:.0f}/{max(limits):.0f}Mi"
+                if limits
+                else (f"{memory:.0f}Mi" if instances else "-"),
+                _age(max((i["age_s"] for i in instances), default=None)),
+            ]
+        )
+    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(r, widths, strict=True)).rstrip()
+        for r in rows
+    )
+
+
+def _starts(colds: list[float], restores: int | None) -> str:
+    """The last start's seconds and how many there were (restored: with snapshot start)."""
+    if not colds:
+        return "-"
+    restored = f", {restores} restored" if restores else ""
+    return f"{colds[-1]:.2f}s (last of {len(colds)}{restored})"
+
+
+def _age(seconds: float | None) -> str:
+    """``kubectl``'s AGE: 45s, 12m, 3h; ``-`` without instances."""
+    if seconds is None:
+        return "-"
+    for unit, size in (("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size:.0f}{unit}"
+    return f"{seconds:.0f}s"
