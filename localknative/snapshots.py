@@ -39,8 +39,9 @@ from localknative import cgroups as control_groups
 from localknative.criu import criu_path, error_line
 from localknative.instances import FunctionProcess, joining, poll_ready, process_tree
 from localknative.paths import REPO
+from shared.defaults import SNAPSHOT_FD_ENV
 from shared.listen import LISTEN_FD_ENV
-from shared.runtime.snapshot import IMPORTED, SNAPSHOT_FD_ENV, UNSAFE, open_files
+from shared.runtime.snapshot import IMPORTED, UNSAFE, open_files
 
 #: How instances start: ``cold`` (import everything, the default) or ``snapshot``.
 STARTS = ("cold", "snapshot")

@@ -16,6 +16,9 @@ DEFAULT_OLLAMA_HOST = "http://127.0.0.1:11434"
 #: Knative's probes (func-python's paths): ready to take traffic, and alive.
 READINESS_PATH = "/health/readiness"
 LIVENESS_PATH = "/health/liveness"
+#: Set by the platform for a snapshot start: the Unix socket a function waits on after
+#: its imports (``shared.runtime.snapshot``, imported only then).
+SNAPSHOT_FD_ENV = "BINKS_SNAPSHOT_FD"
 
 
 def normalise_ollama_host(value: str) -> str:

@@ -19,14 +19,16 @@ from __future__ import annotations
 import importlib
 import os
 import signal
-import socket
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from shared.runtime import snapshot
+from shared.defaults import SNAPSHOT_FD_ENV
+
+if TYPE_CHECKING:
+    import socket
 
 LOOP_TICK_S = 0.2  # how often the drain checks whether everything is answered
 
@@ -175,7 +177,9 @@ def main(argv: list[str]) -> int:
     # a handler would be ignored; serve() installs the draining handler before it listens.
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, _stop_starting)
-    if snapshot.requested():
+    if os.environ.get(SNAPSHOT_FD_ENV, "").strip():  # snapshot start: never on a cold one
+        from shared.runtime import snapshot
+
         preload(spec)
         try:
             handover = snapshot.await_handover()

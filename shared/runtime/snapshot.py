@@ -36,7 +36,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-SNAPSHOT_FD_ENV = "BINKS_SNAPSHOT_FD"
+from shared.defaults import SNAPSHOT_FD_ENV
+
 IMPORTED = b"imported\n"
 #: Said instead of ``imported`` when the process must not be checkpointed; the reason
 #: follows on the same line. The handover comes all the same: it starts cold.
@@ -56,11 +57,6 @@ class Handover:
 
     env: Mapping[str, str]
     listener: socket.socket
-
-
-def requested(env: Mapping[str, str] = os.environ) -> bool:
-    """True when the platform started this process for a snapshot."""
-    return bool(env.get(SNAPSHOT_FD_ENV, "").strip())
 
 
 def await_handover(env: Mapping[str, str] = os.environ) -> Handover:
